@@ -1,0 +1,3 @@
+from trialwise.cli.app import main
+
+main()

@@ -1,0 +1,40 @@
+"""The files a run writes into its run directory; the runner ingests them into the store.
+
+Only the runner (or a standalone run at exit) writes to the database, so training processes never
+contend for it, and whatever reached these files survives ``kill -9`` of the script.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+METRICS_FILE = "metrics.jsonl"
+"""One JSON object per background flush: ``{"t": time, "s": [steps], "m": [{key: value}]}``."""
+CONFIG_FILE = "config.json"
+SUMMARY_FILE = "summary.json"
+STDOUT_FILE = "stdout.log"
+STDERR_FILE = "stderr.log"
+
+ENV_RUN_ID = "TRIALWISE_RUN_ID"
+ENV_RUN_DIR = "TRIALWISE_RUN_DIR"
+ENV_SEED = "TRIALWISE_SEED"
+ENV_PROFILE = "TRIALWISE_PROFILE"
+ENV_MODE = "TRIALWISE_MODE"
+ENV_DRY_RUN = "TRIALWISE_DRY_RUN"
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write ``data`` as JSON so that readers never see a half-written file."""
+    tmp = path.with_suffix(path.suffix + f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=1, sort_keys=True, default=str), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def read_json(path: Path, default: Any) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return default

@@ -1,0 +1,235 @@
+"""Core commands: init, run, ls, show, export."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from trialwise.cli._common import JsonOpt, console, context, err_console, fmt, handle_errors, print_json
+
+STATUS_STYLE = {"completed": "green", "failed": "red", "crashed": "red", "killed": "yellow", "timeout": "yellow", "running": "cyan"}
+
+INIT_TEMPLATE = '''# trialwise configuration (see README): every key is validated.
+command = "{command}"          # default training command (override: trialwise run -- CMD)
+seeds = 3                      # seeds per experiment: one run decides nothing (pattern #1)
+
+[metric]
+name = "val_acc"               # the metric every decision uses
+direction = "max"              # max | min
+summary = "last"               # last | best | summary (value given to tw.summary)
+version_files = []             # globs of validation data / evaluation code (pattern #10)
+
+[params]
+template = "--{{name}} {{value}}"  # how --set lr=1e-3 reaches the script
+
+[profiles.fast]                # pattern #5: 2-10x faster, still reflects changes
+args = []
+
+[profiles.full]
+args = []
+'''
+
+
+def init_cmd(
+    command: str = typer.Option("python train.py", help="Default training command."),
+    force: bool = typer.Option(False, help="Overwrite an existing trialwise.toml."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Write trialwise.toml, git-ignore .trialwise/ and check the repository."""
+    from trialwise._exceptions import UsageError
+    from trialwise.settings import CONFIG_FILE, load_config
+    from trialwise.provenance import dirty_state, repo_root
+
+    root = repo_root(".")
+    path = root / CONFIG_FILE
+    if path.exists() and not force:
+        raise UsageError(f"{path} exists; pass --force to overwrite it")
+    path.write_text(INIT_TEMPLATE.format(command=command), encoding="utf-8")
+    load_config(root)
+    gitignore = root / ".gitignore"
+    lines = gitignore.read_text(encoding="utf-8").splitlines() if gitignore.exists() else []
+    if ".trialwise/" not in lines:
+        gitignore.write_text("\n".join([*lines, ".trialwise/"]) + "\n", encoding="utf-8")
+    state = dirty_state(root)
+    result = {"config": str(path), "root": str(root), "dirty": list(state.modified + state.untracked)}
+    if as_json:
+        print_json(result)
+        return
+    console.print(f"wrote [bold]{path}[/] and git-ignored .trialwise/")
+    if not state.clean:
+        console.print("[yellow]the working tree is dirty:[/] commit trialwise.toml and .gitignore before `trialwise run`.")
+
+
+def run_cmd(
+    command: list[str] = typer.Argument(None, help="Training command after '--' (default: config `command`)."),
+    seeds: int = typer.Option(None, "--seeds", "-n", help="Number of seeds (0..N-1)."),
+    seed_list: str = typer.Option(None, help="Explicit seeds, e.g. 3,7,11."),
+    ref: str = typer.Option("HEAD", help="Branch, tag or commit to run (without checking it out)."),
+    profile: str = typer.Option(None, help="Profile from [profiles.*] (e.g. fast)."),
+    mode: str = typer.Option(None, help="Mode from [modes.*]."),
+    set_: list[str] = typer.Option(None, "--set", help="Hyperparameter override NAME=VALUE (repeatable)."),
+    jobs: int = typer.Option(None, help="Parallel runs (default: config, else GPUs, else cores)."),
+    timeout: float = typer.Option(None, help="Per-run timeout in seconds."),
+    allow_dirty: bool = typer.Option(False, help="Run uncommitted changes; records the patch, marks runs dirty."),
+    rerun: bool = typer.Option(False, help="Re-run seeds even if identical completed runs exist."),
+    tag: str = typer.Option(None, help="Also tag the commit with this name."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Run N seeds of an experiment from an exact commit, in an isolated worktree."""
+    from trialwise.runner import LaunchSpec, LocalBackend, parse_overrides, run_experiment
+
+    ctx = context()
+    spec = LaunchSpec(
+        root=ctx.root, config=ctx.config, command=command or (), ref=ref, profile=profile, mode=mode,
+        overrides=parse_overrides(set_ or []), n_seeds=seeds,
+        seeds=[int(s) for s in seed_list.split(",")] if seed_list else None,
+        allow_dirty=allow_dirty, rerun=rerun, tag=tag, timeout=timeout,
+    )
+    result = execute(ctx, spec, LocalBackend(jobs or ctx.config.jobs), quiet=as_json)
+    if as_json:
+        print_json(result)
+    else:
+        render_experiment(ctx, result.experiment, result.runs, reused=result.reused)
+        for hint in result.hints:
+            err_console.print(f"[yellow]hint:[/] {hint}")
+    if result.interrupted:
+        raise typer.Exit(130)
+
+
+def execute(ctx: Any, spec: Any, backend: Any, quiet: bool = False) -> Any:
+    """Run an experiment with the live display (none when ``quiet``)."""
+    from trialwise.runner import Observer, prepare, run_experiment
+
+    if quiet:
+        return run_experiment(spec, ctx.store, backend, Observer())
+    from trialwise.cli._progress import RichProgress
+
+    prep = prepare(spec)
+    with RichProgress(len(prep.seeds), prep.experiment.name, ctx.config.metric.name, console) as progress:
+        return run_experiment(spec, ctx.store, backend, progress)
+
+
+def _metric_values(runs: list[Any], metric: str) -> list[float]:
+    return [r.summary.get(metric, math.nan) for r in runs if r.status == "completed"]
+
+
+def mean_std(values: list[float]) -> tuple[float, float]:
+    finite = [v for v in values if math.isfinite(v)]
+    if not finite:
+        return math.nan, math.nan
+    return statistics.fmean(finite), statistics.stdev(finite) if len(finite) > 1 else math.nan
+
+
+def render_experiment(ctx: Any, exp: Any, runs: list[Any], reused: list[str] | None = None) -> None:
+    metric = exp.metric_name or ctx.config.metric.name
+    table = Table(title=f"{exp.name}  ({exp.id})", title_justify="left")
+    for col in ("seed", "run", "status", metric, "duration", "note"):
+        table.add_column(col)
+    for r in sorted(runs, key=lambda r: r.seed):
+        style = STATUS_STYLE.get(r.status, "")
+        note = "reused" if reused and r.id in reused else ((r.error or "").strip().splitlines() or [""])[-1][:60]
+        table.add_row(str(r.seed), r.id, f"[{style}]{r.status}[/]", fmt(r.summary.get(metric)),
+                      f"{r.duration:.1f}s" if r.duration else "—", note)
+    console.print(table)
+    mean, std = mean_std(_metric_values(runs, metric))
+    done = sum(r.status == "completed" for r in runs)
+    console.print(f"{metric}: [bold]{fmt(mean)} ± {fmt(std)}[/] (mean ± std over {done} completed of {len(runs)} seeds)")
+
+
+def ls_cmd(as_json: bool = JsonOpt, all_: bool = typer.Option(False, "--all", help="Include standalone runs.")) -> None:
+    """List experiments with their runs' status and metric (mean ± std)."""
+    from trialwise.runner import recover_stale_runs
+
+    ctx = context()
+    recover_stale_runs(ctx.store, ctx.config.metric)
+    rows = []
+    for exp in ctx.store.experiments():
+        if exp.kind == "standalone" and not all_:
+            continue
+        runs = ctx.store.runs(exp.id)
+        metric = exp.metric_name or ctx.config.metric.name
+        mean, std = mean_std(_metric_values(runs, metric))
+        counts: dict[str, int] = {}
+        for r in runs:
+            counts[r.status] = counts.get(r.status, 0) + 1
+        rows.append({"experiment": exp, "runs": len(runs), "status": counts, "metric": metric, "mean": mean, "std": std})
+    if as_json:
+        print_json([{**r, "experiment": r["experiment"].to_dict()} for r in rows])
+        return
+    table = Table(title="experiments")
+    for col in ("id", "name", "kind", "commit", "runs", "status", "metric", "mean ± std"):
+        table.add_column(col)
+    for r in rows:
+        e = r["experiment"]
+        status = " ".join(f"[{STATUS_STYLE.get(k, '')}]{v} {k}[/]" for k, v in sorted(r["status"].items()))
+        table.add_row(e.id, e.name, e.kind, e.commit_sha[:8] + (" dirty" if e.dirty else ""), str(r["runs"]),
+                      status, r["metric"], f"{fmt(r['mean'])} ± {fmt(r['std'])}")
+    console.print(table)
+
+
+def show_cmd(experiment: str = typer.Argument(..., help="Experiment id, name, tag or git ref; or a run id."),
+             as_json: bool = JsonOpt) -> None:
+    """Per-seed final metrics, mean ± std, and provenance of an experiment."""
+    from trialwise.store._select import select_runs
+
+    ctx = context()
+    exp, runs = select_runs(ctx.store, ctx.root, experiment)
+    envs = {r.env_hash: ctx.store.environment(r.env_hash) for r in runs if r.env_hash}
+    if as_json:
+        print_json({"experiment": exp.to_dict(), "runs": [r.to_dict() for r in runs],
+                    "environments": envs, "params": {r.id: ctx.store.params(r.id) for r in runs},
+                    "artifacts": ctx.store.artifacts(experiment_id=exp.id)})
+        return
+    render_experiment(ctx, exp, runs)
+    prov = Table(title="provenance", show_header=False, title_justify="left")
+    prov.add_column("key")
+    prov.add_column("value")
+    prov.add_row("commit", exp.commit_sha + (" [red](dirty: patch recorded)[/]" if exp.dirty else ""))
+    prov.add_row("ref / branch", f"{exp.ref} / {exp.branch or '—'}")
+    prov.add_row("command", " ".join(exp.command))
+    prov.add_row("profile / mode", f"{exp.profile or '—'} / {exp.mode or '—'}")
+    prov.add_row("metric", f"{exp.metric_name} ({exp.metric_direction}); version(s) "
+                 + ", ".join(sorted({r.metric_version or '—' for r in runs})))
+    for h, fp in envs.items():
+        if fp:
+            prov.add_row(f"environment {h}", f"python {fp.get('python')}, torch {fp.get('torch') or '—'}, "
+                         f"GPUs {fp.get('gpus') or 'none'}, host {fp.get('host')}, user {fp.get('user')}")
+    if runs:
+        params = ctx.store.params(runs[0].id)
+        if params:
+            prov.add_row("config (seed %d)" % runs[0].seed, ", ".join(f"{k}={v}" for k, v in sorted(params.items())))
+    console.print(prov)
+
+
+def export_cmd(
+    experiment: str = typer.Argument(..., help="Experiment id, name, tag or git ref."),
+    format_: str = typer.Option("csv", "--format", help="csv | json | parquet"),
+    out: Path = typer.Option(None, "--out", "-o", help="Output file (default: <experiment>.<format>)."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Export an experiment's metric points (with seed and run id) as CSV, JSON or Parquet."""
+    from trialwise._exceptions import UsageError
+    from trialwise.store._select import select_experiment
+
+    if format_ not in ("csv", "json", "parquet"):
+        raise UsageError(f"--format must be csv, json or parquet, got '{format_}'")
+    ctx = context()
+    exp = select_experiment(ctx.store, ctx.root, experiment)
+    frame = ctx.store.metrics_df(exp.id)
+    out = out or Path(f"{exp.id}.{format_}")
+    if format_ == "csv":
+        frame.to_csv(out, index=False)
+    elif format_ == "json":
+        frame.to_json(out, orient="records", lines=False)
+    else:
+        frame.to_parquet(out, index=False)
+    result = {"experiment": exp.id, "rows": len(frame), "path": str(out)}
+    if as_json:
+        print_json(result)
+    else:
+        console.print(f"wrote {len(frame)} metric points of {exp.name} to [bold]{out}[/]")

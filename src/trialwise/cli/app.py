@@ -1,0 +1,51 @@
+"""The ``trialwise`` command line: a thin layer that parses, calls the library and prints."""
+
+from __future__ import annotations
+
+import typer
+
+from trialwise._version import __version__
+from trialwise.cli import _core
+from trialwise.cli._common import handle_errors
+
+app = typer.Typer(
+    name="trialwise", no_args_is_help=True, add_completion=False,
+    help="Rigorous deep-learning experiments: seeds from exact commits, statistics that decide.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"trialwise {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version.")) -> None:
+    """trialwise."""
+
+
+def command(name: str, fn: object, **kw: object) -> None:
+    app.command(name, **kw)(handle_errors(fn))  # type: ignore[arg-type]
+
+
+command("init", _core.init_cmd)
+command("run", _core.run_cmd, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+command("ls", _core.ls_cmd)
+command("show", _core.show_cmd)
+command("export", _core.export_cmd)
+
+
+def _register_optional() -> None:
+    """Commands of other capabilities register themselves here (import is cheap: no heavy deps)."""
+    from trialwise.cli import demo
+
+    demo.register(command)
+
+
+_register_optional()
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,28 @@
+"""Provenance: exact commits and worktrees, environment fingerprints, metric versions."""
+
+from trialwise.provenance._environment import (
+    diff_fingerprints,
+    environment_fingerprint,
+    fingerprint_hash,
+)
+from trialwise.provenance._git import (
+    CommitInfo,
+    DirtyState,
+    Worktree,
+    dirty_patch,
+    dirty_state,
+    git,
+    ignored_top_level,
+    ref_tip,
+    repo_root,
+    resolve_ref,
+    tag_commit,
+)
+from trialwise.provenance._metric_version import MetricVersion, changed_metric_files, metric_version
+
+__all__ = [
+    "CommitInfo", "DirtyState", "MetricVersion", "Worktree", "changed_metric_files",
+    "diff_fingerprints", "dirty_patch", "dirty_state", "environment_fingerprint",
+    "fingerprint_hash", "git", "ignored_top_level", "metric_version", "ref_tip", "repo_root",
+    "resolve_ref", "tag_commit",
+]

@@ -1,0 +1,178 @@
+"""Git facts and worktrees: pattern #4 (strings attached) and #6 (a branch per change).
+
+Every experiment runs from a detached worktree of an exact commit, so edits made while it runs
+never leak into it, and the commit hash is stored with every run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from trialwise._exceptions import GitError
+
+WORKTREES_DIR = Path(".trialwise") / "worktrees"
+"""Where experiment worktrees live, relative to the repository root (git-ignored)."""
+
+GIT_IDENTITY_ENV = {
+    "GIT_AUTHOR_NAME": "trialwise",
+    "GIT_AUTHOR_EMAIL": "trialwise@localhost",
+    "GIT_COMMITTER_NAME": "trialwise",
+    "GIT_COMMITTER_EMAIL": "trialwise@localhost",
+}
+"""Identity for commits and tags trialwise itself makes (CI machines often have none)."""
+
+
+def git(cwd: str | Path, *args: str, check: bool = True, env: dict[str, str] | None = None) -> str:
+    """Run ``git args`` in ``cwd`` and return stdout; raise :class:`GitError` with stderr on failure."""
+    full_env = {**os.environ, **(env or {})}
+    proc = subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, text=True, env=full_env, check=False
+    )
+    if check and proc.returncode != 0:
+        raise GitError(f"git {' '.join(args)} failed in {cwd}: {proc.stderr.strip() or proc.stdout.strip()}")
+    return proc.stdout
+
+
+def _succeeds(cwd: str | Path, *args: str) -> bool:
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, check=False).returncode == 0
+
+
+def repo_root(path: str | Path = ".") -> Path:
+    """The top level of the git repository containing ``path``."""
+    try:
+        out = git(path, "rev-parse", "--show-toplevel")
+    except (GitError, FileNotFoundError) as exc:
+        raise GitError(
+            f"{Path(path).resolve()} is not inside a git repository. trialwise runs experiments from "
+            "exact commits (pattern #4): run `git init` and commit your code first."
+        ) from exc
+    return Path(out.strip())
+
+
+@dataclass(frozen=True)
+class DirtyState:
+    """Files that make the working tree dirty."""
+
+    modified: tuple[str, ...]
+    untracked: tuple[str, ...]
+
+    @property
+    def clean(self) -> bool:
+        return not (self.modified or self.untracked)
+
+    def describe(self) -> str:
+        lines = [f"  modified:  {p}" for p in self.modified]
+        lines += [f"  untracked: {p}" for p in self.untracked]
+        return "\n".join(lines)
+
+
+def dirty_state(root: str | Path) -> DirtyState:
+    """Modified tracked files and untracked files git does not ignore."""
+    out = git(root, "status", "--porcelain=v1", "--untracked-files=all")
+    modified, untracked = [], []
+    for line in out.splitlines():
+        code, path = line[:2], line[3:]
+        (untracked if code == "??" else modified).append(path)
+    return DirtyState(tuple(modified), tuple(untracked))
+
+
+def dirty_patch(root: str | Path) -> str:
+    """A patch of every uncommitted change, untracked files included (``git diff`` of HEAD vs tree)."""
+    root = Path(root)
+    untracked = dirty_state(root).untracked
+    if untracked:
+        git(root, "add", "--intent-to-add", "--", *untracked)
+    try:
+        return git(root, "diff", "HEAD", "--binary")
+    finally:
+        if untracked:
+            git(root, "reset", "--quiet", "--", *untracked, check=False)
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    """A resolved ref."""
+
+    sha: str
+    ref: str
+    branch: str | None
+    committed_at: str
+
+
+def resolve_ref(root: str | Path, ref: str = "HEAD") -> CommitInfo:
+    """Resolve ``ref`` (branch, tag, sha, ``HEAD``) to a commit."""
+    try:
+        sha = git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").strip()
+    except GitError:
+        sha = ""
+    if not sha:
+        raise GitError(f"unknown git ref '{ref}': name a branch, tag or commit of this repository")
+    branch = None
+    if ref == "HEAD":
+        b = git(root, "symbolic-ref", "--quiet", "--short", "HEAD", check=False).strip()
+        branch = b or None
+    elif _succeeds(root, "show-ref", "--verify", "--quiet", f"refs/heads/{ref}"):
+        branch = ref
+    when = git(root, "show", "-s", "--format=%cI", sha).strip()
+    return CommitInfo(sha=sha, ref=ref, branch=branch, committed_at=when)
+
+
+def ref_tip(root: str | Path, ref: str) -> str | None:
+    """The commit ``ref`` points at now, or ``None`` if it no longer exists."""
+    try:
+        return resolve_ref(root, ref).sha
+    except GitError:
+        return None
+
+
+def tag_commit(root: str | Path, sha: str, name: str) -> None:
+    """Create a lightweight tag ``name`` at ``sha`` (pattern #4's alternative to storing hashes)."""
+    existing = git(root, "rev-parse", "--verify", "--quiet", f"refs/tags/{name}", check=False).strip()
+    if existing:
+        if existing != sha and git(root, "rev-parse", f"{name}^{{commit}}").strip() != sha:
+            raise GitError(f"tag '{name}' already exists on another commit; choose another --tag")
+        return
+    git(root, "tag", name, sha, env=GIT_IDENTITY_ENV)
+
+
+def ignored_top_level(root: str | Path) -> list[str]:
+    """Git-ignored top-level paths of the checkout (datasets, caches, virtual environments)."""
+    out = git(root, "ls-files", "--others", "--ignored", "--exclude-standard", "--directory")
+    tops = {p.rstrip("/").split("/")[0] for p in out.splitlines() if p.strip()}
+    return sorted(tops)
+
+
+class Worktree:
+    """A detached worktree of one commit, with ignored data paths linked in; removed on exit."""
+
+    def __init__(self, root: str | Path, sha: str, links: list[str] | None = None, keep: bool = False):
+        self.root = Path(root)
+        self.sha = sha
+        self.links = links or []
+        self.keep = keep
+        self.path = self.root / WORKTREES_DIR / f"{sha[:12]}-{uuid.uuid4().hex[:8]}"
+
+    def __enter__(self) -> Worktree:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        git(self.root, "worktree", "add", "--detach", "--force", str(self.path), self.sha)
+        for rel in self.links:
+            src = self.root / rel
+            dst = self.path / rel
+            if not src.exists() or dst.exists():
+                continue
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            dst.symlink_to(src.resolve(), target_is_directory=src.is_dir())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.keep:
+            return
+        git(self.root, "worktree", "remove", "--force", str(self.path), check=False)
+        if self.path.exists():
+            shutil.rmtree(self.path, ignore_errors=True)
+        git(self.root, "worktree", "prune", check=False)

@@ -1,0 +1,292 @@
+"""Run N seeds of an experiment from an exact commit (patterns #1, #4, #5, #10).
+
+:func:`run_experiment` resolves the ref, refuses a dirty tree (unless allowed, then the patch is
+recorded and applied), checks the commit out into a detached worktree, computes the metric version
+and the environment fingerprint, reuses seeds already completed under the same conditions, runs
+the rest through a :class:`~trialwise.runner.Backend`, and records everything in the store.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import os
+import shlex
+import socket
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from trialwise._exceptions import GitError, UsageError
+from trialwise.api import _files as F
+from trialwise.settings import ArgsEnv, Config
+from trialwise.settings._model import DEFAULT_LINK_EXCLUDES
+from trialwise.provenance import (
+    Worktree,
+    dirty_patch,
+    dirty_state,
+    environment_fingerprint,
+    git,
+    ignored_top_level,
+    metric_version,
+    resolve_ref,
+    tag_commit,
+)
+from trialwise.runner._backend import Backend, Observer, Task, TaskResult
+from trialwise.runner._record import missing_ignored_path_hint, read_tail, record_run
+from trialwise.store import STORE_ENV
+from trialwise.store._records import Experiment, Run
+from trialwise.store._store import Store
+
+RUNS_DIR = Path(".trialwise") / "runs"
+PATCHES_DIR = Path(".trialwise") / "patches"
+
+
+@dataclass(frozen=True)
+class LaunchSpec:
+    """What the user asked to run."""
+
+    root: Path
+    config: Config
+    command: Sequence[str] = ()
+    ref: str = "HEAD"
+    profile: str | None = None
+    mode: str | None = None
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+    seeds: Sequence[int] | None = None
+    n_seeds: int | None = None
+    allow_dirty: bool = False
+    rerun: bool = False
+    tag: str | None = None
+    timeout: float | None = None
+    kind: str = "run"
+    extra_env: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ExperimentResult:
+    """The experiment and its runs after execution; ``reused`` lists run ids taken from the store."""
+
+    experiment: Experiment
+    runs: list[Run]
+    reused: list[str]
+    interrupted: bool
+    hints: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "experiment": self.experiment.to_dict(), "runs": [r.to_dict() for r in self.runs],
+            "reused": self.reused, "interrupted": self.interrupted, "hints": self.hints,
+        }
+
+
+def _section(config: Config, kind: str, name: str | None) -> ArgsEnv | None:
+    if name is None:
+        return None
+    table = config.profiles if kind == "profile" else config.modes
+    if name not in table:
+        known = ", ".join(sorted(table)) or "none configured"
+        raise UsageError(f"unknown {kind} '{name}' (known: {known}); define [{kind}s.{name}] in trialwise.toml")
+    return table[name]
+
+
+def param_args(config: Config, values: Mapping[str, Any]) -> tuple[list[str], dict[str, str]]:
+    """Arguments and environment that carry hyperparameter ``values`` to the script (``[params]``)."""
+    args: list[str] = []
+    env: dict[str, str] = {}
+    for name, value in values.items():
+        text = json.dumps(value) if isinstance(value, bool) else str(value)
+        if name in config.params.map:
+            args += shlex.split(config.params.map[name].format(name=name, value=text))
+        elif config.params.via == "env":
+            env[f"{config.params.env_prefix}{name.upper()}"] = text
+        else:
+            args += shlex.split(config.params.template.format(name=name, value=text))
+    return args, env
+
+
+def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
+    """``["lr=1e-3", "opt=adam"]`` → ``{"lr": 0.001, "opt": "adam"}`` (numbers parsed)."""
+    out: dict[str, Any] = {}
+    for item in items:
+        if "=" not in item:
+            raise UsageError(f"--set expects NAME=VALUE, got '{item}'")
+        key, raw = item.split("=", 1)
+        value: Any = raw
+        for cast in (int, float):
+            try:
+                value = cast(raw)
+                break
+            except ValueError:
+                continue
+        out[key.strip()] = value
+    return out
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A spec resolved against the repository: the experiment to run and how."""
+
+    spec: LaunchSpec
+    experiment: Experiment
+    argv: list[str]
+    env: dict[str, str]
+    seeds: list[int]
+    patch: str | None
+    links: list[str]
+
+
+def _links(spec: LaunchSpec) -> list[str]:
+    link = spec.config.worktree.link
+    if link == "auto":
+        return [p for p in ignored_top_level(spec.root) if p not in DEFAULT_LINK_EXCLUDES and not p.endswith(".egg-info")]
+    return [p.rstrip("/") for p in link]
+
+
+def prepare(spec: LaunchSpec) -> Prepared:
+    """Resolve ref, dirty state, command and identity of the experiment (no side effects)."""
+    cfg = spec.config
+    command = list(spec.command) or (shlex.split(cfg.command) if cfg.command else [])
+    if not command:
+        raise UsageError(
+            "no training command: pass one after '--' (trialwise run -- python train.py) "
+            "or set `command` in trialwise.toml"
+        )
+    commit = resolve_ref(spec.root, spec.ref)
+    patch = None
+    if spec.ref == "HEAD":
+        state = dirty_state(spec.root)
+        if not state.clean:
+            if not spec.allow_dirty:
+                raise GitError(
+                    "the working tree is dirty; an experiment must run from a commit so it can be "
+                    "repeated (pattern #4):\n" + state.describe() + "\nCommit (or stash) these changes, "
+                    "add build outputs to .gitignore, or pass --allow-dirty to record the patch and "
+                    "mark the runs dirty (dirty runs are excluded from decisions)."
+                )
+            patch = dirty_patch(spec.root)
+    profile = _section(cfg, "profile", spec.profile)
+    mode = _section(cfg, "mode", spec.mode)
+    values: dict[str, Any] = {}
+    extra_args: list[str] = []
+    env: dict[str, str] = {}
+    for section in (profile, mode):
+        if section is not None:
+            extra_args += list(section.args)
+            env.update(section.env)
+            values.update(section.set)
+    values.update(spec.overrides)
+    p_args, p_env = param_args(cfg, values)
+    env.update(p_env)
+    env.update(spec.extra_env)
+    argv = command + extra_args + p_args
+    launch = {
+        "workdir": cfg.workdir, "profile": spec.profile, "mode": spec.mode,
+        "profile_def": profile.model_dump() if profile else None, "mode_def": mode.model_dump() if mode else None,
+        "set": dict(values), "env": env, "patch": hashlib.sha256(patch.encode()).hexdigest()[:16] if patch else None,
+        "seed_param": cfg.params.seed,
+    }
+    key = json.dumps({"commit": commit.sha, "argv": argv, "launch": launch}, sort_keys=True, default=str)
+    exp_id = hashlib.sha256(key.encode()).hexdigest()[:12]
+    label = commit.branch or (commit.ref if commit.ref != "HEAD" else commit.sha[:8])
+    name = f"{label}@{commit.sha[:8]}" + "".join(f"/{x}" for x in (spec.profile, spec.mode) if x)
+    if values:
+        name += "[" + ",".join(f"{k}={v}" for k, v in sorted(values.items())) + "]"
+    if patch:
+        name += "+dirty"
+    experiment = Experiment(
+        id=exp_id, name=name, kind=spec.kind, commit_sha=commit.sha, ref=spec.ref, branch=commit.branch,
+        command=argv, launch=launch, profile=spec.profile, mode=spec.mode, metric_name=cfg.metric.name,
+        metric_direction=cfg.metric.direction, dirty=patch is not None, tag=spec.tag, created_at=time.time(),
+    )
+    seeds = list(spec.seeds) if spec.seeds else list(range(spec.n_seeds or cfg.seeds))
+    return Prepared(spec, experiment, argv, env, seeds, patch, _links(spec))
+
+
+def _seed_argv(prepared: Prepared, seed: int) -> list[str]:
+    template = prepared.spec.config.params.seed
+    return prepared.argv + (shlex.split(template.format(name="seed", value=seed)) if template else [])
+
+
+def run_experiment(spec: LaunchSpec, store: Store, backend: Backend, observer: Observer | None = None) -> ExperimentResult:
+    """Run (or reuse) every seed of the experiment ``spec`` describes and record it."""
+    observer = observer or Observer()
+    prep = prepare(spec)
+    root = spec.root
+    cfg = spec.config
+    exp = store.upsert_experiment(prep.experiment)
+    if spec.tag:
+        tag_commit(root, exp.commit_sha, spec.tag)
+    if prep.patch is not None:
+        patch_path = root / PATCHES_DIR / f"{exp.id}.patch"
+        patch_path.parent.mkdir(parents=True, exist_ok=True)
+        patch_path.write_text(prep.patch, encoding="utf-8")
+        store.add_artifact("dirty.patch", "patch", str(patch_path), experiment_id=exp.id)
+    fingerprint = environment_fingerprint()
+    env_hash = store.put_environment(fingerprint)
+    reused: list[str] = []
+    hints: list[str] = []
+    with Worktree(root, exp.commit_sha, prep.links, keep=cfg.worktree.keep) as wt:
+        if prep.patch:
+            patch_file = root / PATCHES_DIR / f"{exp.id}.patch"
+            git(wt.path, "apply", "--whitespace=nowarn", str(patch_file))
+        mv = metric_version(cfg.metric, wt.path)
+        cwd = wt.path / cfg.workdir
+        tasks: list[Task] = []
+        for seed in prep.seeds:
+            if not spec.rerun:
+                old = store.find_reusable(exp.id, seed, mv.hash, env_hash)
+                if old is not None:
+                    reused.append(old.id)
+                    continue
+            run_id = store.create_run(
+                experiment_id=exp.id, seed=seed, status="running", host=socket.gethostname(),
+                user=getpass.getuser(), env_hash=env_hash, metric_version=mv.hash, metric_files=mv.files,
+                dirty=exp.dirty, started_at=time.time(), command=_seed_argv(prep, seed),
+            )
+            run_dir = (root / RUNS_DIR / run_id).resolve()
+            store.update_run(run_id, run_dir=str(run_dir))
+            env = {
+                **os.environ, **prep.env, "PYTHONUNBUFFERED": "1",
+                F.ENV_RUN_ID: run_id, F.ENV_RUN_DIR: str(run_dir), F.ENV_SEED: str(seed),
+                F.ENV_PROFILE: spec.profile or "", F.ENV_MODE: spec.mode or "", STORE_ENV: store.url,
+            }
+            tasks.append(Task(run_id, seed, _seed_argv(prep, seed), cwd, env, run_dir,
+                              spec.timeout or cfg.timeout, cfg.gpus_per_run))
+        results = backend.run(tasks, _Recording(store, observer)) if tasks else []
+        for task, res in zip(tasks, results):
+            record_run(store, task.run_id, task.run_dir, cfg.metric, status=res.status,
+                       exit_code=res.exit_code, ended_at=res.ended_at, error=res.error)
+            if res.status == "failed":
+                hint = missing_ignored_path_hint(read_tail(task.run_dir / F.STDERR_FILE), wt.path, cfg.workdir, root, prep.links)
+                if hint and hint not in hints:
+                    hints.append(hint)
+    runs = [r for r in store.runs(exp.id) if r.id in set(reused) | {t.run_id for t in tasks}]
+    return ExperimentResult(exp, runs, reused, backend.interrupted, hints)
+
+
+class _Recording(Observer):
+    """Stores each run's pid as it starts, then forwards to the user's observer."""
+
+    def __init__(self, store: Store, inner: Observer) -> None:
+        self.store = store
+        self.inner = inner
+
+    def started(self, task: Task, pid: int | None) -> None:
+        self.store.update_run(task.run_id, pid=pid, started_at=time.time())
+        self.inner.started(task, pid)
+
+    def finished(self, task: Task, result: TaskResult) -> None:
+        self.inner.finished(task, result)
+
+    def tick(self) -> None:
+        self.inner.tick()
+
+
+def python_executable() -> str:
+    """The interpreter trialwise runs under (used by the demo)."""
+    return sys.executable

@@ -1,0 +1,94 @@
+"""Turn a finished run directory into store rows; shared by the runner, standalone runs and
+recovery of runs whose supervisor died."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import time
+from pathlib import Path
+
+from trialwise.api import _files as F
+from trialwise.settings import MetricConfig
+from trialwise.runner._ingest import ingest_run_dir, summarize
+from trialwise.store._store import Store
+
+MISSING_PATH_RE = re.compile(r"(?:No such file or directory|FileNotFoundError)[^'\"]*['\"]([^'\"]+)['\"]")
+"""Finds the path in Python's and the C library's "file not found" messages."""
+
+STDERR_TAIL_BYTES = 4000
+"""How much of stderr is kept in the run's ``error`` field."""
+
+
+def read_tail(path: Path, n: int = STDERR_TAIL_BYTES) -> str:
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return ""
+    return data[-n:].decode("utf-8", errors="replace")
+
+
+def record_run(store: Store, run_id: str, run_dir: Path, metric: MetricConfig, *, status: str,
+               exit_code: int | None, ended_at: float | None = None, error: str | None = None) -> dict[str, float]:
+    """Ingest ``run_dir`` into the store and close the run with ``status``; returns its summary."""
+    data = ingest_run_dir(run_dir)
+    store.replace_metrics(run_id, "api", [p for p in data.points if p[4] == "api"])
+    store.replace_metrics(run_id, "stdout", [p for p in data.points if p[4] == "stdout"])
+    store.replace_metrics(run_id, "tensorboard", [p for p in data.points if p[4] == "tensorboard"])
+    if data.config:
+        store.set_params(run_id, data.config)
+    summary = summarize(data.points, data.summary, metric.name, metric.summary, metric.direction)
+    store.set_summary(run_id, summary)
+    if status != "completed" and not error:
+        error = read_tail(run_dir / F.STDERR_FILE) or None
+    elif status != "completed":
+        tail = read_tail(run_dir / F.STDERR_FILE)
+        error = f"{error}\n{tail}" if tail else error
+    store.update_run(run_id, status=status, exit_code=exit_code, ended_at=ended_at or time.time(), error=error)
+    return summary
+
+
+def missing_ignored_path_hint(stderr: str, worktree: Path, workdir: str, root: Path, linked: list[str]) -> str | None:
+    """If the script failed on a path that exists in the main checkout but not in the worktree
+    (datasets are usually git-ignored, so not part of the commit), say how to link it."""
+    cwd = worktree / workdir
+    for match in MISSING_PATH_RE.finditer(stderr):
+        raw = Path(match.group(1))
+        try:
+            in_tree = (raw if raw.is_absolute() else (cwd / raw)).resolve().relative_to(worktree.resolve())
+        except ValueError:
+            continue
+        if not in_tree.parts or not (root / in_tree).exists():
+            continue
+        top = in_tree.parts[0]
+        if top not in linked:
+            return (
+                f"the script needs '{match.group(1)}', which exists in your checkout but not in the "
+                f"run's worktree (git-ignored files are not part of the commit). Add it to "
+                f'trialwise.toml: [worktree] link = ["{top}"], or commit it.'
+            )
+    return None
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def recover_stale_runs(store: Store, metric: MetricConfig) -> list[str]:
+    """Runs still ``running`` on this host whose process is gone: ingest them and mark ``crashed``."""
+    host = socket.gethostname()
+    recovered = []
+    for run in store.runs(status="running"):
+        if run.host != host or run.pid is None or pid_alive(run.pid) or not run.run_dir:
+            continue
+        record_run(store, run.id, Path(run.run_dir), metric, status="crashed", exit_code=None,
+                   error="its process ended without reporting (runner or script killed)")
+        recovered.append(run.id)
+    return recovered

@@ -1,0 +1,18 @@
+"""Configuration: the typed ``trialwise.toml`` and its loader."""
+
+from trialwise.settings._load import CONFIG_FILE, load_config, parse_config
+from trialwise.settings._model import (
+    DEFAULT_SEEDS,
+    DEFAULT_STORE_URL,
+    ArgsEnv,
+    BaselineConfig,
+    Config,
+    MetricConfig,
+    ParamsConfig,
+    WorktreeConfig,
+)
+
+__all__ = [
+    "CONFIG_FILE", "DEFAULT_SEEDS", "DEFAULT_STORE_URL", "ArgsEnv", "BaselineConfig", "Config",
+    "MetricConfig", "ParamsConfig", "WorktreeConfig", "load_config", "parse_config",
+]

@@ -1,0 +1,115 @@
+"""The typed model of ``trialwise.toml``.
+
+Every key a user can write is declared here; unknown keys are refused so a typo never silently
+does nothing.  Validation errors are turned into :class:`~trialwise._exceptions.ConfigError` with the
+key path and line by :func:`trialwise.settings.load_config`.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+DEFAULT_STORE_URL = "sqlite:///.trialwise/store.db"
+"""Embedded default: one SQLite file inside the repository's git-ignored ``.trialwise/``."""
+
+DEFAULT_SEEDS = 3
+"""Seeds per experiment when neither the config nor ``--seeds`` says (pattern #1: never one)."""
+
+DEFAULT_LINK_EXCLUDES = (
+    ".trialwise", ".git", ".venv", "venv", "env", ".env", "__pycache__", ".pytest_cache",
+    ".mypy_cache", ".ruff_cache", ".tox", ".nox", "node_modules", ".ipynb_checkpoints",
+    "build", "dist", ".eggs",
+)
+"""Git-ignored top-level paths never linked into a worktree by default: tool caches and virtual
+environments, which are either machine-local or rebuilt by the tool itself."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MetricConfig(_Strict):
+    """The one metric every decision is made on (seed 003: decide the metric first)."""
+
+    name: str = "val_acc"
+    direction: Literal["max", "min"] = "max"
+    summary: Literal["last", "best", "summary"] = "last"
+    version_files: tuple[str, ...] = ()
+    goal: float | None = None
+
+
+class ArgsEnv(_Strict):
+    """Extra command-line arguments and environment for a profile or a mode."""
+
+    args: tuple[str, ...] = ()
+    env: dict[str, str] = Field(default_factory=dict)
+    set: dict[str, str | int | float | bool] = Field(default_factory=dict)
+
+    @field_validator("args", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        if isinstance(value, str):
+            import shlex
+
+            return tuple(shlex.split(value))
+        return value
+
+
+class ParamsConfig(_Strict):
+    """How a hyperparameter override (``--set lr=1e-3``) reaches the training script.
+
+    ``template`` is expanded once per parameter with ``{name}`` and ``{value}``; ``via = "env"``
+    exports ``{env_prefix}{NAME}`` instead.  ``map`` overrides the template per parameter.
+    """
+
+    via: Literal["args", "env"] = "args"
+    template: str = "--{name} {value}"
+    env_prefix: str = "TW_PARAM_"
+    map: dict[str, str] = Field(default_factory=dict)
+    seed: str | None = None
+
+
+class WorktreeConfig(_Strict):
+    """Which git-ignored paths of the main checkout (datasets, caches) are linked into worktrees.
+
+    ``link = "auto"`` links every ignored top-level path except :data:`DEFAULT_LINK_EXCLUDES`.
+    """
+
+    link: Literal["auto"] | tuple[str, ...] = "auto"
+    keep: bool = False
+
+
+class BaselineConfig(_Strict):
+    """When a baseline result is too old to trust (pattern #9)."""
+
+    ref: str = "main"
+    max_age_days: float = 7.0
+
+
+class Config(_Strict):
+    """The whole ``trialwise.toml``."""
+
+    command: str | None = None
+    workdir: str = "."
+    seeds: int = Field(default=DEFAULT_SEEDS, ge=1)
+    jobs: int | None = Field(default=None, ge=1)
+    gpus_per_run: int = Field(default=1, ge=0)
+    timeout: float | None = Field(default=None, gt=0)
+    store: str = DEFAULT_STORE_URL
+    metric: MetricConfig = Field(default_factory=MetricConfig)
+    profiles: dict[str, ArgsEnv] = Field(default_factory=dict)
+    modes: dict[str, ArgsEnv] = Field(default_factory=dict)
+    params: ParamsConfig = Field(default_factory=ParamsConfig)
+    worktree: WorktreeConfig = Field(default_factory=WorktreeConfig)
+    baseline: BaselineConfig = Field(default_factory=BaselineConfig)
+    diagnose: dict[str, dict[str, str | float | int]] = Field(default_factory=dict)
+
+    @field_validator("workdir")
+    @classmethod
+    def _relative(cls, value: str) -> str:
+        if os.path.isabs(value) or ".." in value.replace("\\", "/").split("/"):
+            raise ValueError("must be a path inside the repository (relative, no '..')")
+        return value

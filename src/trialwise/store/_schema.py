@@ -1,0 +1,109 @@
+"""Table definitions (SQLAlchemy Core).  Migrations in ``migrations/`` must mirror this module."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+experiments = Table(
+    "experiments",
+    metadata,
+    Column("id", String(16), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(32), nullable=False, default="run"),
+    Column("commit_sha", String(64), nullable=False),
+    Column("ref", String(200)),
+    Column("branch", String(200)),
+    Column("command", Text, nullable=False),  # JSON list
+    Column("launch", Text, nullable=False),  # JSON: profile, mode, set, env, workdir
+    Column("profile", String(64)),
+    Column("mode", String(64)),
+    Column("metric_name", String(200)),
+    Column("metric_direction", String(8)),
+    Column("dirty", Boolean, nullable=False, default=False),
+    Column("tag", String(200)),
+    Column("created_at", Float, nullable=False),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", String(16), primary_key=True),
+    Column("experiment_id", String(16), ForeignKey("experiments.id"), nullable=False),
+    Column("seed", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("exit_code", Integer),
+    Column("started_at", Float),
+    Column("ended_at", Float),
+    Column("host", String(200)),
+    Column("user", String(200)),
+    Column("pid", Integer),
+    Column("run_dir", Text),
+    Column("command", Text),  # JSON list, as launched
+    Column("env_hash", String(32)),
+    Column("metric_version", String(32)),
+    Column("metric_files", Text),  # JSON {path: hash}
+    Column("dirty", Boolean, nullable=False, default=False),
+    Column("error", Text),
+    Column("reused_from", String(16)),
+    Index("ix_runs_experiment", "experiment_id", "seed"),
+)
+
+params = Table(
+    "params",
+    metadata,
+    Column("run_id", String(16), ForeignKey("runs.id"), primary_key=True),
+    Column("key", String(300), primary_key=True),
+    Column("value", Text),  # JSON
+)
+
+metrics = Table(
+    "metrics",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(16), ForeignKey("runs.id"), nullable=False),
+    Column("key", String(300), nullable=False),
+    Column("step", Integer),
+    Column("value", Float),  # NULL = NaN (SQLite cannot store NaN); +/-inf stored as such
+    Column("time", Float),
+    Column("source", String(16)),  # api | stdout | tensorboard
+    Index("ix_metrics_run_key", "run_id", "key", "step"),
+)
+
+summaries = Table(
+    "summaries",
+    metadata,
+    Column("run_id", String(16), ForeignKey("runs.id"), primary_key=True),
+    Column("key", String(300), primary_key=True),
+    Column("value", Float),
+)
+
+environments = Table(
+    "environments",
+    metadata,
+    Column("hash", String(32), primary_key=True),
+    Column("data", Text, nullable=False),  # JSON fingerprint
+)
+
+artifacts = Table(
+    "artifacts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("experiment_id", String(16), ForeignKey("experiments.id")),
+    Column("run_id", String(16), ForeignKey("runs.id")),
+    Column("name", String(300), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("path", Text, nullable=False),
+)
