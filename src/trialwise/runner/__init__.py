@@ -8,6 +8,7 @@ from trialwise.runner._experiment import (
     parse_overrides,
     prepare,
     run_experiment,
+    spec_for_experiment,
 )
 from trialwise.runner._local import LocalBackend, default_jobs, detect_gpus
 from trialwise.runner._record import recover_stale_runs
@@ -15,5 +16,5 @@ from trialwise.runner._record import recover_stale_runs
 __all__ = [
     "Backend", "ExperimentResult", "LaunchSpec", "LocalBackend", "Observer", "Task", "TaskResult",
     "default_jobs", "detect_gpus", "param_args", "parse_overrides", "prepare", "recover_stale_runs",
-    "run_experiment",
+    "run_experiment", "spec_for_experiment",
 ]

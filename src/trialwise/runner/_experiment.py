@@ -65,6 +65,8 @@ class LaunchSpec:
     timeout: float | None = None
     kind: str = "run"
     extra_env: Mapping[str, str] = field(default_factory=dict)
+    batch: str | None = None
+    """Makes a separate experiment of an otherwise identical launch (each baseline re-run)."""
 
 
 @dataclass(frozen=True)
@@ -185,15 +187,19 @@ def prepare(spec: LaunchSpec) -> Prepared:
     env.update(spec.extra_env)
     argv = command + extra_args + p_args
     launch = {
-        "workdir": cfg.workdir, "profile": spec.profile, "mode": spec.mode,
+        "base_command": command, "workdir": cfg.workdir, "profile": spec.profile, "mode": spec.mode,
         "profile_def": profile.model_dump() if profile else None, "mode_def": mode.model_dump() if mode else None,
-        "set": dict(values), "env": env, "patch": hashlib.sha256(patch.encode()).hexdigest()[:16] if patch else None,
+        "set": dict(values), "overrides": dict(spec.overrides), "extra_env": dict(spec.extra_env), "env": env, "patch": hashlib.sha256(patch.encode()).hexdigest()[:16] if patch else None,
         "seed_param": cfg.params.seed,
     }
+    if spec.batch:
+        launch["batch"] = spec.batch
     key = json.dumps({"commit": commit.sha, "argv": argv, "launch": launch}, sort_keys=True, default=str)
     exp_id = hashlib.sha256(key.encode()).hexdigest()[:12]
     label = commit.branch or (commit.ref if commit.ref != "HEAD" else commit.sha[:8])
     name = f"{label}@{commit.sha[:8]}" + "".join(f"/{x}" for x in (spec.profile, spec.mode) if x)
+    if spec.extra_env:
+        name += "{" + ",".join(f"{k}={v}" for k, v in sorted(spec.extra_env.items())) + "}"
     if values:
         name += "[" + ",".join(f"{k}={v}" for k, v in sorted(values.items())) + "]"
     if patch:
@@ -205,6 +211,24 @@ def prepare(spec: LaunchSpec) -> Prepared:
     )
     seeds = list(spec.seeds) if spec.seeds else list(range(spec.n_seeds or cfg.seeds))
     return Prepared(spec, experiment, argv, env, seeds, patch, _links(spec))
+
+
+def spec_for_experiment(exp: Experiment, root: Path, config: Config, **changes: Any) -> LaunchSpec:
+    """A :class:`LaunchSpec` that runs more seeds of the stored experiment ``exp`` (same commit,
+    command, profile, mode and overrides), so its id, and with it seed reuse, stays the same."""
+    if exp.dirty:
+        raise UsageError(
+            f"experiment {exp.id} ran uncommitted changes (--allow-dirty) and cannot be repeated; "
+            "commit the change and run it again"
+        )
+    launch = exp.launch
+    base = dict(
+        root=root, config=config, command=tuple(launch.get("base_command") or exp.command), ref=exp.commit_sha,
+        profile=exp.profile, mode=exp.mode, overrides=launch.get("overrides", {}),
+        kind=exp.kind, extra_env=launch.get("extra_env", {}), batch=launch.get("batch"),
+    )
+    base.update(changes)
+    return LaunchSpec(**base)
 
 
 def _seed_argv(prepared: Prepared, seed: int) -> list[str]:

@@ -269,6 +269,15 @@ class Store:
                 )
         return out
 
+    def series(self, run_id: str) -> dict[str, tuple[list[int | None], list[float]]]:
+        """Every metric series of a run: ``{key: (steps, values)}`` in step order (NaN kept)."""
+        out: dict[str, tuple[list[int | None], list[float]]] = {}
+        for _rid, key, step, value, _t in self.metrics([run_id]):
+            steps, values = out.setdefault(key, ([], []))
+            steps.append(step)
+            values.append(value)
+        return out
+
     def set_summary(self, run_id: str, values: dict[str, float]) -> None:
         self._replace_kv(S.summaries, run_id, {k: _float_or_none(v) for k, v in values.items()})
 
