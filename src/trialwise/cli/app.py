@@ -39,9 +39,10 @@ command("export", _core.export_cmd)
 
 def _register_optional() -> None:
     """Commands of other capabilities register themselves here (import is cheap: no heavy deps)."""
-    from trialwise.cli import demo
+    from trialwise.cli import decide, demo
 
     demo.register(command)
+    decide.register(command, app)
 
 
 _register_optional()

@@ -104,12 +104,10 @@ def demo_cmd(
             tmp.cleanup()
 
 
-def _verdict(a: list[float], b: list[float], metric: Any) -> dict[str, Any] | None:
-    """The statistical verdict when the statistics engine is installed with this version."""
-    try:
-        from trialwise.stats import compare
-    except ImportError:
-        return None
+def _verdict(a: list[float], b: list[float], metric: Any) -> dict[str, Any]:
+    """The statistical verdict of the change against the baseline (Welch test, oriented by direction)."""
+    from trialwise.stats import compare
+
     result = compare(a, b, direction=metric.direction, metric=metric.name, label_a=BASE_BRANCH, label_b=CHANGE_BRANCH)
     return result.to_dict()
 

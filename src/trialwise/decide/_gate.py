@@ -1,0 +1,74 @@
+"""The CI merge gate (patterns #2 and #6): run or reuse fresh results, decide, exit 0/1/2."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from trialwise.decide._decide import NO_DIFFERENCE, PROGRESSION, REFUSED, REGRESSION, DecisionSet
+
+EXIT_PASS = 0
+EXIT_FAIL = 1
+"""The decision was made and fails the requirement (a regression, or no required progression)."""
+EXIT_UNDECIDED = 2
+"""No decision can be made: stale, dirty, metric version changed, too few seeds."""
+
+REQUIREMENTS = ("progression", "non-regression")
+
+
+@dataclass(frozen=True)
+class GateResult:
+    decisions: DecisionSet
+    require: str
+    exit_code: int
+    reason: str
+    markdown: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"exit_code": self.exit_code, "require": self.require, "reason": self.reason,
+                **self.decisions.to_dict()}
+
+
+def judge(decisions: DecisionSet, require: str) -> tuple[int, str]:
+    """Exit code and reason for ``decisions`` under ``require``."""
+    verdicts = [d.verdict for d in decisions.decisions]
+    if any(v not in (PROGRESSION, REGRESSION, NO_DIFFERENCE) for v in verdicts):
+        bad = next(d for d in decisions.decisions if d.verdict not in (PROGRESSION, REGRESSION, NO_DIFFERENCE))
+        return EXIT_UNDECIDED, f"cannot decide ({bad.verdict}): {bad.sentence}"
+    if REGRESSION in verdicts:
+        bad = next(d for d in decisions.decisions if d.verdict == REGRESSION)
+        return EXIT_FAIL, f"regression: {bad.sentence}"
+    if require == "progression" and PROGRESSION not in verdicts:
+        return EXIT_FAIL, "no progression was detected, and --require progression asks for one"
+    return EXIT_PASS, "passes: " + ("; ".join(d.sentence for d in decisions.decisions))
+
+
+ICON = {PROGRESSION: "✅", REGRESSION: "❌", NO_DIFFERENCE: "➖", REFUSED: "⛔"}
+
+
+def _md_escape(text: str) -> str:
+    return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def markdown_summary(decisions: DecisionSet, require: str, exit_code: int, reason: str) -> str:
+    """A Markdown summary for a pull-request comment or ``$GITHUB_STEP_SUMMARY``."""
+    head = {EXIT_PASS: "passed", EXIT_FAIL: "failed", EXIT_UNDECIDED: "could not decide"}[exit_code]
+    lines = [f"## trialwise gate: {head}", "", f"Requirement: **{require}**. {_md_escape(reason)}", "",
+             "| | metric | baseline | candidate | difference (95% CI) | p | verdict |",
+             "|---|---|---|---|---|---|---|"]
+    for d in decisions.decisions:
+        c = d.comparison
+        if c is None:
+            row = [ICON.get(d.verdict, "❔"), d.metric, d.base.label, d.cand.label, "—", "—", d.verdict]
+        else:
+            p = d.p_adjusted if d.p_adjusted is not None else c.p_value
+            row = [ICON.get(d.verdict, "❔"), d.metric,
+                   f"{c.arm_a.mean:.4g} ± {c.arm_a.std:.2g} (n={c.arm_a.n})",
+                   f"{c.arm_b.mean:.4g} ± {c.arm_b.std:.2g} (n={c.arm_b.n})",
+                   f"{c.diff:+.4g} ({c.diff_ci_low:+.4g} to {c.diff_ci_high:+.4g})", f"{p:.3g}", d.verdict]
+        lines.append("| " + " | ".join(_md_escape(str(x)) for x in row) + " |")
+    notes = [w for d in decisions.decisions for w in d.checks.warnings + d.checks.refusals] + decisions.notes
+    if notes:
+        lines += [""] + [f"- {_md_escape(n)}" for n in dict.fromkeys(notes)]
+    lines += ["", "<sub>decided by trialwise: several seeds per arm, tests oriented by the metric's direction</sub>"]
+    return "\n".join(lines) + "\n"
