@@ -39,10 +39,11 @@ command("export", _core.export_cmd)
 
 def _register_optional() -> None:
     """Commands of other capabilities register themselves here (import is cheap: no heavy deps)."""
-    from trialwise.cli import decide, demo
+    from trialwise.cli import decide, demo, errors
 
     demo.register(command)
     decide.register(command, app)
+    errors.register(command, app)
 
 
 _register_optional()
