@@ -1,0 +1,40 @@
+"""Diagnosis of training curves: pure functions from logged series to ranked, explained findings.
+
+- :func:`load_catalog`: the failure-mode catalog (``catalog.toml``: symptoms, ranked causes,
+  diagnostics, remedies, confirmatory experiments, sources) as :class:`FailureMode` records.
+- :func:`recognize_roles`: which series is the training loss, the validation accuracy, the
+  learning rate (``loss``, ``val/loss``, ``eval_accuracy``, ``lr-Adam`` ...); an explicit mapping wins.
+- :func:`diagnose`: run every detector on every seed (:class:`RunSeries`) and return a
+  :class:`Diagnosis` of :class:`Finding` records ("seen in 3 of 5 seeds"), ordered by severity then
+  confidence.  Thresholds come from AutoTrainer (ICSE 2021), DeepDiagnosis (ICSE 2022),
+  TheDeepChecker (TOSEM 2022) and Cockpit (NeurIPS 2021); see ``_thresholds.py``.
+- :func:`biasvar`: seed 004's bias-variance decomposition and ordered plan.
+- :func:`fit_learning_curve`, :func:`extrapolate_size`, :func:`data_heuristics`, :func:`pac_finite`,
+  :func:`pac_vc`: how much data (Hestness et al. 2017; Mahmood et al. 2022; seed 000).
+
+No torch, no store, no I/O beyond reading the catalog.
+"""
+
+from trialwise.diagnose._biasvar import BiasVarComponent, BiasVarianceReport, PlanStep, biasvar
+from trialwise.diagnose._catalog import Catalog, Cause, Confirm, FailureMode, load_catalog
+from trialwise.diagnose._datasize import (
+    DataHeuristics,
+    PacBound,
+    PowerLawFit,
+    SizeEstimate,
+    data_heuristics,
+    extrapolate_size,
+    fit_learning_curve,
+    pac_finite,
+    pac_vc,
+)
+from trialwise.diagnose._diagnose import Diagnosis, Finding, RunEvidence, diagnose
+from trialwise.diagnose._roles import ROLES, recognize_roles
+from trialwise.diagnose._series import RunSeries
+
+__all__ = [
+    "ROLES", "BiasVarComponent", "BiasVarianceReport", "Catalog", "Cause", "Confirm", "DataHeuristics", "Diagnosis",
+    "FailureMode", "Finding", "PacBound", "PlanStep", "PowerLawFit", "RunEvidence", "RunSeries", "SizeEstimate",
+    "biasvar", "data_heuristics", "diagnose", "extrapolate_size", "fit_learning_curve", "load_catalog", "pac_finite",
+    "pac_vc", "recognize_roles",
+]

@@ -1,0 +1,196 @@
+"""One run seen through its roles: the input every detector receives, and the evidence it returns."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from trialwise.diagnose import _thresholds as T
+from trialwise.diagnose._roles import PROBE_PREFIX
+from trialwise.diagnose._series import Curve, RunSeries, head, noise_sigma, tail
+from trialwise.metrics._common import Record
+
+__all__ = ["ACC_ROLES", "SCORE_ROLES", "Evidence", "RunContext", "strength"]
+
+ACC_ROLES = ("train_acc", "train_acc_step", "val_acc", "test_acc")
+SCORE_ROLES = ("train_score", "val_score", "test_score")
+_PERCENT_MAX = 100.0
+"""Accuracy logged in percent (timm's top1) is rescaled to [0, 1] when its maximum is in (1, 100]."""
+
+
+@dataclass(frozen=True)
+class Evidence(Record):
+    """What a detector saw in one run.
+
+    ``summary`` is one human line with numbers and steps; ``values`` the numbers by name;
+    ``strength`` in [0.5, 1] says how far past its threshold the signal is; ``promote`` lists cause
+    ids the evidence points at (they move to the front of the catalog's ranking).
+    """
+
+    summary: str
+    values: dict[str, float] = field(default_factory=dict)
+    steps: tuple[float, ...] = ()
+    strength: float = 1.0
+    promote: tuple[str, ...] = ()
+
+
+def strength(value: float, threshold: float) -> float:
+    """0.5 at the threshold, rising to 1 as ``value / threshold`` grows (both positive)."""
+    if not (value > 0 and threshold > 0) or not math.isfinite(value):
+        return 1.0
+    return float(min(1.0, max(0.5, 1.0 - 0.5 * threshold / value)))
+
+
+class RunContext:
+    """The role-resolved series of one run, plus the run's chance level, goal and probes.
+
+    Detectors read curves through :meth:`curve` and the derived views below; nothing here decides.
+    """
+
+    def __init__(self, run: RunSeries, roles: Mapping[str, str], *, chance: float | None = None,
+                 n_classes: int | None = None, goal: float | None = None, goal_role: str | None = None,
+                 directions: Mapping[str, str] | None = None) -> None:
+        self.run = run
+        self.roles = dict(roles)
+        self.n_classes = n_classes if n_classes is not None else run.classes()
+        self.chance = chance if chance is not None else (1.0 / self.n_classes if self.n_classes else None)
+        self.ln_c = math.log(self.n_classes) if self.n_classes else None
+        self.goal = goal
+        self.goal_role = goal_role
+        self.notes: list[str] = []
+        self._curves: dict[str, Curve] = {}
+        directions = dict(directions or {})
+        if goal is not None and goal_role in SCORE_ROLES and \
+                (directions.get(goal_role) or directions.get(self.roles.get(goal_role, ""))) == "min":
+            self.goal = -goal  # score curves are stored negated so that higher is better
+        for role, name in self.roles.items():
+            c = run.curve(name)
+            if role in ACC_ROLES:
+                c = self._percent(c)
+            if role in SCORE_ROLES and (directions.get(role) or directions.get(name)) == "min":
+                c = Curve(c.name, c.steps, -c.values)
+            self._curves[role] = c
+        spans = [c.steps for r, c in self._curves.items() if r in _CURVE_ROLES and c.n]
+        allsteps = np.concatenate(spans) if spans else np.array([0.0, 1.0])
+        self.s0 = float(allsteps.min())
+        self.s1 = float(allsteps.max()) if allsteps.max() > allsteps.min() else float(allsteps.min()) + 1.0
+
+    def _percent(self, c: Curve) -> Curve:
+        f = c.values[np.isfinite(c.values)]
+        if len(f) and 1.0 + 1e-9 < f.max() <= _PERCENT_MAX and f.min() >= 0:
+            self.notes.append(f"{c.name} looks like a percentage (max {f.max():g}); read as a fraction")
+            return Curve(c.name, c.steps, c.values / 100.0)
+        return c
+
+    # -- access -----------------------------------------------------------------------------------
+    def curve(self, role: str) -> Curve | None:
+        """The curve playing ``role`` (``None`` when the run has none)."""
+        return self._curves.get(role)
+
+    def has(self, *roles: str) -> bool:
+        return any(r in self._curves for r in roles)
+
+    def frac(self, step: float) -> float:
+        """Position of ``step`` in the run, 0 at the first logged step and 1 at the last."""
+        return (step - self.s0) / (self.s1 - self.s0)
+
+    @property
+    def label(self) -> str:
+        return self.run.label
+
+    def loss(self) -> Curve | None:
+        """The training loss, per step if logged so, else per epoch."""
+        return self.curve("train_loss") or self.curve("train_loss_epoch")
+
+    def train_perf(self) -> Curve | None:
+        """Training accuracy (per epoch preferred; per-step smoothed otherwise), else another training score."""
+        if self.curve("train_acc") is not None:
+            return self.curve("train_acc")
+        step = self.curve("train_acc_step")
+        if step is not None:
+            return step.smooth()
+        return self.curve("train_score")
+
+    def val_perf(self) -> Curve | None:
+        return self.curve("val_acc") or self.curve("val_score")
+
+    def test_perf(self) -> Curve | None:
+        return self.curve("test_acc") or self.curve("test_score")
+
+    def accuracy(self) -> Curve | None:
+        """The accuracy that says how well the model does: validation, else training."""
+        if self.curve("val_acc") is not None:
+            return self.curve("val_acc")
+        if self.curve("train_acc") is not None:
+            return self.curve("train_acc")
+        step = self.curve("train_acc_step")
+        return step.smooth() if step is not None else None
+
+    def layers(self, kind: str) -> dict[str, Curve]:
+        """Per-layer probe curves ``probe/<kind>/<layer>`` by layer name."""
+        prefix = f"{PROBE_PREFIX}{kind}/"
+        return {name[len(prefix):]: self.run.curve(name) for name in self.run.series if name.startswith(prefix)}
+
+    def config_value(self, *keys: str) -> Any:
+        """The first of ``keys`` present in the run's config (case-insensitive), else ``None``."""
+        lower = {str(k).lower(): v for k, v in self.run.config.items()}
+        for k in keys:
+            if k in lower:
+                return lower[k]
+        return None
+
+    # -- shared judgements --------------------------------------------------------------------------
+    def near_chance(self, c: Curve) -> tuple[float, float] | None:
+        """``(final, margin)`` when accuracy curve ``c`` ends within chance + margin, else ``None``."""
+        if self.chance is None:
+            return None
+        v = c.finite().smooth().values
+        if len(v) < 3:
+            return None
+        k = max(1, int(math.ceil(0.2 * len(v))))
+        final = tail(v, 0.2)
+        noise = T.NOISE_Z * noise_sigma(v[len(v) // 2:]) / math.sqrt(k)
+        margin = max(T.CHANCE_MARGIN * (1.0 - self.chance), min(noise, T.CHANCE_MARGIN_MAX * (1.0 - self.chance)))
+        return (final, margin) if final <= self.chance + margin else None
+
+    @cached_property
+    def impaired(self) -> bool:
+        """Learning is impaired: non-finite loss, a loss that fell and climbed back, or an accuracy that
+        ends below AutoTrainer's satisfactory Theta (validation, else training); without accuracy, a
+        loss that never really fell (DeepDiagnosis "loss not decreasing").  Unknown (no curves)
+        counts as impaired, so probes alone can still speak.  Gates the probe detectors, as
+        AutoTrainer gates its gradient checks on "not converged"."""
+        loss = self.loss()
+        if loss is not None and not loss.finite_mask.all():
+            return True
+        acc = self.accuracy()
+        if acc is not None and acc.finite().n:
+            return tail(acc.finite().smooth().values, 0.2) < T.SATISFIED_ACC
+        if loss is not None and loss.finite().n >= T.MIN_CURVE_POINTS:
+            v = loss.smooth().values
+            start, low, end = head(v, 0.1), float(v.min()), tail(v, 0.1)
+            drop = start - low
+            learned = drop >= T.IMPAIRED_LOSS_DROP * abs(start)
+            return not learned or end - low >= T.REBOUND_GIVEBACK * drop
+        return True
+
+    @cached_property
+    def input_stats(self) -> tuple[float, float] | None:
+        """Median probe input mean and std, when logged."""
+        m, s = self.curve("input_mean"), self.curve("input_std")
+        if m is None or s is None or not m.finite().n or not s.finite().n:
+            return None
+        return float(np.median(m.finite().values)), float(np.median(s.finite().values))
+
+    @cached_property
+    def unnormalized(self) -> bool:
+        st = self.input_stats
+        return st is not None and (abs(st[0]) > T.UNNORMALIZED_MEAN or st[1] > T.UNNORMALIZED_STD)
+
+
+_CURVE_ROLES = ("train_loss", "train_loss_epoch", "val_loss", "test_loss", *ACC_ROLES, *SCORE_ROLES)

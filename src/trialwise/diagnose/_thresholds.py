@@ -1,0 +1,350 @@
+"""Every threshold the detectors use, in one place, each with where it comes from.
+
+"AutoTrainer" is Zhang, Zhai, Ma et al., "AUTOTRAINER: An Automatic DNN Training Problem Detection
+and Repair System", ICSE 2021 (defaults read from its public monitor: beta_1 = 1e-3, beta_2 = 1e-4,
+beta_3 = 70, gamma = 0.7, zeta = 0.03, eta = 0.2, delta = 0.01, Theta = 0.7).  "DeepDiagnosis" is
+Wardat, Cruz, Le & Rajan, ICSE 2022.  "TheDeepChecker" is Ben Braiek & Khomh, "Testing Feedforward
+Neural Networks Training Programs", ACM TOSEM 2022 (doi:10.1145/3529318).  "Cockpit" is Schneider,
+Dangel & Hennig, NeurIPS 2021.  Values marked *trialwise* are this project's choices, set so that the
+healthy synthetic family in ``tests/diagnose`` raises no finding (false alarms are the worst failure)
+while each failure's synthetic signature is still caught; change them only with that test.
+"""
+
+from __future__ import annotations
+
+# -- gradients and units (probe series) --------------------------------------------------------------
+
+VANISHING_RATIO = 1e-3
+"""Vanishing gradients when ||g_first|| / ||g_last|| < this (AutoTrainer beta_1)."""
+
+VANISHING_FIRST_NORM = 1e-4
+"""... and the first layer's gradient norm itself < this (AutoTrainer beta_2)."""
+
+EXPLODING_RATIO = 70.0
+"""Exploding gradients when ||g_first|| / ||g_last|| > this (AutoTrainer beta_3)."""
+
+DEAD_FRAC = 0.7
+"""Dying ReLU when at least this share of a layer's units is dead (AutoTrainer gamma = 0.7: share of
+zero gradients)."""
+
+SATURATED_FRAC = 0.7
+"""Saturated units when at least this share of a layer's sigmoid/tanh units sits in the flat tails.
+*trialwise*: AutoTrainer's gamma carried over to saturation (DeepDiagnosis and TheDeepChecker
+define the symptom, not a portable number)."""
+
+PROBE_MAJORITY = 0.5
+"""A probe threshold counts as crossed when at least this share of the probed steps cross it.
+*trialwise*: AutoTrainer reacts to one crossing at an epoch end; a majority is robust to single
+batches."""
+
+UPDATE_RATIO_LOW = 1e-4
+"""Median ||update|| / ||weight|| below this points at a too-low learning rate.  The rule of thumb
+is about 1e-3 (Karpathy, CS231n notes "Neural Networks Part 3", 2016; TheDeepChecker's parameter
+update check); *trialwise* flags 10x below it."""
+
+UNNORMALIZED_MEAN = 2.0
+"""Inputs count as unnormalized when |median batch mean| exceeds this ... (TheDeepChecker's
+pre-training check that inputs are normalized; seed 002 "Should the data be normalized?").
+*trialwise* numbers: standardized (mean 0, std 1) and [0, 1]-scaled inputs pass, raw 0-16 or 0-255
+pixels fail."""
+
+UNNORMALIZED_STD = 4.0
+"""... or the median batch standard deviation exceeds this (see :data:`UNNORMALIZED_MEAN`)."""
+
+# -- learning curves ---------------------------------------------------------------------------------
+
+SATISFIED_ACC = 0.7
+"""Satisfactory accuracy when no goal is given (AutoTrainer Theta = 0.7); also the accuracy below
+which learning counts as impaired, which gates the probe detectors as AutoTrainer gates its
+gradient checks on "not converged"."""
+
+IMPAIRED_LOSS_DROP = 0.1
+"""Without accuracy, learning counts as impaired when the smoothed training loss never fell by
+this share of its start (DeepDiagnosis: "loss not decreasing").  *trialwise* number."""
+
+NOISE_Z = 3.0
+"""A change counts as beyond noise when it exceeds this many noise standard deviations, the noise
+being estimated from the series itself (second differences, median absolute deviation)."""
+
+MIN_CURVE_POINTS = 5
+"""Shape detectors abstain on curves with fewer finite points.  *trialwise*."""
+
+CHANCE_MARGIN = 0.1
+"""Accuracy within this share of the way from chance to perfect (0.09 above 1/10 for 10 classes,
+0.05 above 1/2 for two) - or within noise, whichever is wider - counts as chance level.  Seed 002:
+"plot performance and check significance"; *trialwise* number."""
+
+CHANCE_MARGIN_MAX = 0.25
+"""The noise part of the chance margin (estimated from the second half of the curve) never exceeds
+this share of the way from chance to perfect: a short, steep curve must not pass for noise.
+*trialwise*."""
+
+CHANCE_LOSS_LOW = 0.95
+"""Cross-entropy at or above this share of ln(C) at the end counts as chance level (Karpathy, "A
+Recipe for Training Neural Networks", 2019: ln(C) is the loss of uniform predictions)."""
+
+CHANCE_LOSS_HIGH = 1.5
+"""... and at or below this multiple of ln(C) (above it the loss is diverging, not flat)."""
+
+INITIAL_LOSS_FACTOR = 3.0
+"""The first logged cross-entropy above this multiple of ln(C) flags the initialization
+(TheDeepChecker's initial-loss check; Karpathy 2019 "verify loss @ init").  *trialwise* factor."""
+
+INITIAL_LOSS_POINTS = 3
+"""The initial loss is the median of the first this many logged points (one noisy batch is not the
+initialization).  *trialwise*."""
+
+DIVERGENCE_FACTOR = 10.0
+"""Loss divergence when the smoothed training loss ends above this multiple of its minimum (and
+above its start).  AutoTrainer calls a loss >= 1e5 exploded; a relative factor works for any loss
+scale.  *trialwise* number."""
+
+REBOUND_GIVEBACK = 0.9
+"""Loss divergence when the training loss fell substantially and then gave back at least this share
+of its progress (it climbed back to where it started).  *trialwise*."""
+
+REBOUND_FACTOR = 2.0
+"""... and ended at least this multiple of its minimum (for positive losses).  *trialwise*."""
+
+MIN_PROGRESS = 0.2
+"""A loss "learned something" when its smoothed minimum is this share below its start.  *trialwise*."""
+
+SLOW_START_FRAC = 0.25
+"""Slow start when the first tenth of the loss decrease happens only after this share of training
+(AutoTrainer's "slow convergence"; seed 002 "hasn't started learning yet").  An exponential decay
+reaches it at about 0.1 x its time constant, so healthy curves pass.  *trialwise*."""
+
+SLOW_START_SHARE = 0.1
+"""The share of the total decrease that marks the end of the flat start (see :data:`SLOW_START_FRAC`)."""
+
+SLOW_START_PROGRESS = 0.3
+"""Slow start needs the loss to fall by at least this share of its start overall (it does learn)."""
+
+WARMUP_FACTOR = 2.0
+"""A learning rate that grows by this factor during the flat start is a warm-up: no slow-start
+finding.  *trialwise*."""
+
+LR_DECAYED = 0.01
+"""A learning rate that ends below this share of its maximum has decayed: a plateau then points at
+"learning rate too low" first (seed 002).  *trialwise*."""
+
+PLATEAU_SPAN = 0.4
+"""Plateau: the last this share of training is flat ...  *trialwise*."""
+
+PLATEAU_FLAT = 0.05
+"""... changing by less than this share of its level (or than noise) ..."""
+
+PLATEAU_LEVEL = 0.5
+"""... at a level still at least this share of ln(C) (or of the starting loss): "plateaus at a
+strangely low performance" (seed 002).  *trialwise*."""
+
+OSC_LEVEL = 0.3
+"""Loss oscillation is only judged while the loss stays above this share of its start (a curve
+converged near its floor is noise, not bouncing).  *trialwise*."""
+
+OSC_MIN_DECREASE = 0.1
+"""... and when the second half does not fall by this share of its level, nor by twice its bounce
+amplitude (seed 002 "loss bounces" means it is not decreasing)."""
+
+OSC_REL = 0.2
+"""Oscillation amplitude: robust spread of the (block-)averaged loss around its trend, relative to
+its level, at least this.  AutoTrainer uses zeta = 0.03 on accuracy; on a loss a relative amplitude
+is needed.  *trialwise*."""
+
+OSC_NOISE_RATIO = 3.0
+"""... and at least this multiple of the spread that per-step noise alone would give the block
+medians (the bounces are slower than batch noise: "bounces over epochs")."""
+
+OSC_FLIPS = 0.3
+"""For per-epoch curves: at least this share of consecutive changes flip sign (AutoTrainer eta = 0.2
+counts local maxima/minima pairs; *trialwise* 0.3 on flips)."""
+
+SBN_CV = 0.4
+"""Small-batch noise: per-step loss varies by at least this relative robust spread around its local
+trend (a batch-mean cross-entropy has relative spread ~1/sqrt(batch); seed 002 "minibatch size is too
+small"; Cockpit; McCandlish et al. 2018).  Measured on a digits MLP over the band of
+:data:`SBN_BAND`: batch 2: 0.41-0.46, 4: 0.32-0.47, 8: 0.30, 16: 0.17-0.32, 32: 0.17-0.21, 64: 0.18,
+so only the smallest batches are flagged.  *trialwise*, deliberately conservative."""
+
+SBN_BAND = (0.15, 0.7)
+"""... measured during the first descent of the trend from this upper to this lower share of its
+start: at the start every example has the same loss and near 0 a few hard examples make any batch
+size noisy, so only the middle levels tell batch sizes apart."""
+
+SBN_WINDOW = 21
+"""Width (steps) of the running median that serves as the local trend (Tukey 1977)."""
+
+SBN_MIN_POINTS = 30
+"""Fewest per-step points in the band for the spread to be judged."""
+
+SBN_MAX_BATCH = 16
+"""A run whose config says a larger batch size is never flagged."""
+
+SBN_DECREASE = 0.7
+"""... while the trend itself falls below this share of its start ("the epoch means decrease fine")."""
+
+OVERFIT_RISE = 0.2
+"""Overfitting: the validation loss ends at least this share above its minimum (or beyond noise,
+whichever is larger) ... *trialwise*."""
+
+OVERFIT_AFTER = 2
+"""... on each of the last this many evaluations (a single bad epoch is not a trend)."""
+
+OVERFIT_GAP_LOW = 0.1
+"""Accuracy gap train - val that counts as overfitting when train accuracy <= 0.9 (AutoTrainer)."""
+
+OVERFIT_GAP_HIGH = 0.07
+"""... and when train accuracy > 0.9 (AutoTrainer)."""
+
+OVERFIT_GAP_SWITCH = 0.9
+"""Train accuracy at which AutoTrainer switches from :data:`OVERFIT_GAP_LOW` to :data:`OVERFIT_GAP_HIGH`."""
+
+UNDERFIT_TOL = 0.02
+"""Underfitting when the training metric misses the goal by more than this (accuracy units) or than
+noise.  Seed 004's example calls a 1-point gap "okay"; *trialwise* draws the line at 2 points."""
+
+NEAR_PERFECT = 0.995
+"""Validation accuracy at or above this ... (seed 002 "suspiciously good performance") ..."""
+
+EARLY_FRAC = 0.1
+"""... within the first this share of training, or at the first evaluation, is suspicious and, with
+nothing else, points at leakage.  *trialwise*: good MNIST CNNs reach 0.98-0.99 after one epoch, so
+"near perfect" is set above that."""
+
+SUSPICIOUS_MARGIN = 0.05
+"""Validation accuracy above training accuracy by more than this (or noise) ..."""
+
+SUSPICIOUS_LOSS_RATIO = 0.5
+"""... or validation loss below this share of the training loss ..."""
+
+SUSPICIOUS_CONSISTENT = 0.8
+"""... in at least this share of the evaluations after the first :data:`SUSPICIOUS_SKIP` of
+training, and still over the last third (an epoch-averaged training metric lags the model by half
+an epoch and dropout is active in training: early epochs often look like this; Keras FAQ).
+*trialwise*."""
+
+SUSPICIOUS_SKIP = 0.2
+"""See :data:`SUSPICIOUS_CONSISTENT`."""
+
+RANDOM_LABELS_MEMO = 0.2
+"""Random labels: while validation stays at chance, training accuracy climbs at least this share of
+the way from chance to perfect (memorisation; Zhang et al., ICLR 2017).  *trialwise*."""
+
+FORGET_PEAK = 0.5
+"""Catastrophic forgetting: accuracy first reaches this share of the way from chance to perfect ..."""
+
+FORGET_DROP = 0.3
+"""... then loses at least this share of its gain over chance, on each of the last
+:data:`OVERFIT_AFTER` evaluations, while the training loss keeps most of its progress.  *trialwise*."""
+
+FORGET_BELOW_CHANCE = 0.5
+"""Training accuracy below this share of chance and of validation accuracy (itself at least this share
+of chance): the model systematically predicts the previous block's class - the trace of
+class-sorted data.  *trialwise*."""
+
+FORGET_HIT_HIGH = 0.9
+"""Per-step accuracy >= this where its neighbours are at most 0.5, or ..."""
+
+FORGET_HIT_LOW = 0.1
+"""... <= this where its neighbours are at least 0.8: a block of one class learned or forgotten at
+once, impossible for shuffled batches (binomial tail; *trialwise*)."""
+
+FORGET_EXCESS = 10.0
+"""Such steps must be this many times more frequent than the binomial model of shuffled batches
+predicts ..."""
+
+FORGET_MIN_EPISODES = 3
+"""... and at least this many, in at least this many separate episodes (a fast rise at the start of
+training is one episode)."""
+
+FORGET_MIN_BATCH = 4
+"""Per-step accuracy with fewer distinct levels (batch size < 4) cannot show it."""
+
+GAP_TOL = 0.02
+"""Test - validation accuracy gap above this (or noise) is validation overfitting (seed 004: val
+overfitting = test - val error; its example calls 1 point okay).  *trialwise* 2 points."""
+
+GAP_TOL_REL = 0.1
+"""The same for losses, relative to the validation loss.  *trialwise*."""
+
+SHIFT_MIN = 0.05
+"""Distribution shift: the test - validation accuracy gap is at least this ..."""
+
+SHIFT_MIN_REL = 0.25
+"""(for losses, relative) ..."""
+
+SHIFT_FACTOR = 2.0
+"""... and this many times the validation - training gap (validation tracks training, the second
+evaluation set does not: seed 004 "assumes training, validation, and test come from the same
+distribution").  *trialwise*."""
+
+# -- windows, minimum sizes and evidence weights (*trialwise* conventions) ------------------------------
+
+HEAD = 0.05
+"""A loss curve's start level is the median of its first this share of (block-median) points."""
+
+TAIL = 0.1
+"""... its end level the median of its last this share."""
+
+FINAL = 0.2
+"""An accuracy's final level is the median of its last this share of evaluations (at least one)."""
+
+MIN_EVALS = 3
+"""Comparisons between curves (validation vs training) need at least this many evaluations."""
+
+MIN_SHAPE_POINTS = 8
+"""Plateau and oscillation judge the second half or last 40% of a curve: they need this many points."""
+
+MIN_FALL = 0.01
+"""A loss "keeps falling" when it drops by more than this share of its level (and beyond noise)."""
+
+STILL_FALLING_FROM = 0.75
+""""Still falling at the end" is judged over the curve after this share of training (last quarter)."""
+
+INITIAL_WINDOW = 0.01
+"""The initial loss is only judged when logging starts within this share of the run."""
+
+SUMMED_LOSS_TOL = 0.3
+"""An initial loss within this relative distance of batch_size x ln(C) points at a summed loss."""
+
+OVERFIT_MIN_POSITION = 0.8
+"""Overfitting needs the validation minimum before this share of the evaluations."""
+
+EARLY_MINIMUM = 0.5
+"""A validation minimum before this share of training promotes "trained past the best epoch"."""
+
+FORGET_KEEP = 0.5
+"""Forgetting (not divergence) when the training loss keeps at least this share of its progress."""
+
+FORGET_MIN_STEPS = 50
+"""Per-step accuracy needs this many points to show class blocks."""
+
+FORGET_NEIGHBOURS = 3
+"""A step is compared with the median of this many steps on each side."""
+
+FORGET_LOW_LEVEL = 0.5
+"""Neighbours at or below this level make a near-perfect batch a block hit ..."""
+
+FORGET_HIGH_LEVEL = 0.8
+"""... and neighbours at or above this level make a near-zero batch one."""
+
+BINOMIAL_CLIP = 0.02
+"""Local accuracies are clipped to [this, 1 - this] in the binomial model of shuffled batches."""
+
+MEDIAN_SE = 1.2533
+"""sqrt(pi / 2): standard error of a median of b Gaussian values is this x sigma / sqrt(b)."""
+
+STRENGTH_STRONG = 0.9
+"""Evidence strength of signatures that shuffled, healthy training cannot produce (class blocks,
+training accuracy below chance)."""
+
+STRENGTH_MEDIUM = 0.8
+"""... of qualitative signatures without a graded excess (a loss that climbed back; a loss at ln C;
+validation consistently better than training)."""
+
+STRENGTH_WEAK = 0.6
+"""... of the same when the run's config explains part of it (dropout) or only a weaker signal was
+seen (an accuracy gap without a rising validation loss)."""
+
+DEFAULT_GOAL_DISCOUNT = 0.7
+"""Underfitting judged against AutoTrainer's default accuracy instead of a user goal counts this much."""
