@@ -23,6 +23,8 @@ EXIT_ERROR = 2
 """Exit code for an error trialwise explains (bad input, refused action)."""
 
 JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON instead of tables.")
+ProfileOpt = typer.Option(None, help="Profile from trialwise.toml's \\[profiles.*] (e.g. fast).")
+ModeOpt = typer.Option(None, help="Mode from trialwise.toml's \\[modes.*].")
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -10,7 +10,9 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from trialwise.cli._common import JsonOpt, console, context, err_console, fmt, handle_errors, print_json
+from trialwise.cli._common import (
+    JsonOpt, ModeOpt, ProfileOpt, console, context, err_console, fmt, handle_errors, print_json,
+)
 
 STATUS_STYLE = {"completed": "green", "failed": "red", "crashed": "red", "killed": "yellow", "timeout": "yellow", "running": "cyan"}
 
@@ -70,8 +72,8 @@ def run_cmd(
     seeds: int = typer.Option(None, "--seeds", "-n", help="Number of seeds (0..N-1)."),
     seed_list: str = typer.Option(None, help="Explicit seeds, e.g. 3,7,11."),
     ref: str = typer.Option("HEAD", help="Branch, tag or commit to run (without checking it out)."),
-    profile: str = typer.Option(None, help="Profile from [profiles.*] (e.g. fast)."),
-    mode: str = typer.Option(None, help="Mode from [modes.*]."),
+    profile: str = ProfileOpt,
+    mode: str = ModeOpt,
     set_: list[str] = typer.Option(None, "--set", help="Hyperparameter override NAME=VALUE (repeatable)."),
     jobs: int = typer.Option(None, help="Parallel runs (default: config, else GPUs, else cores)."),
     timeout: float = typer.Option(None, help="Per-run timeout in seconds."),

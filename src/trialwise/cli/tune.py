@@ -8,7 +8,9 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from trialwise.cli._common import JsonOpt, console, context, err_console, fmt, handle_errors, print_json
+from trialwise.cli._common import (
+    JsonOpt, ModeOpt, ProfileOpt, console, context, err_console, fmt, handle_errors, print_json,
+)
 
 SWEEPS_DIR = Path(".trialwise") / "sweeps"
 """Where slice plots of a study are written (``<study>/slices.png``)."""
@@ -166,8 +168,8 @@ def sweep_cmd(
     sampler: str = typer.Option("tpe", help="tpe | random | grid | qmc | gp | cmaes (Optuna samplers)."),
     trials: int = typer.Option(40, help="Trial budget of the study; re-running with a larger one extends it."),
     seeds: int = typer.Option(2, "--seeds", "-n", help="Seeds per trial; the objective is their mean."),
-    profile: str = typer.Option(None, help="Profile from [profiles.*] (e.g. fast)."),
-    mode: str = typer.Option(None, help="Mode from [modes.*]."),
+    profile: str = ProfileOpt,
+    mode: str = ModeOpt,
     ref: str = typer.Option("HEAD", help="Commit every trial runs."),
     study: str = typer.Option(None, help="Study name (default: derived from the commit and the search)."),
     storage: str = typer.Option(None, help="Optuna storage URL (default: next to the trialwise store)."),
