@@ -4,9 +4,11 @@ For each effect (Cohen's d = 0, 0.5, 1; normal seed-to-seed noise) the same simu
 (a) a fixed-n Welch test with the seeds for 80 % power at d = 1 (``scipy.stats.ttest_ind``),
 (b) the naive procedure "re-run Welch after every seed from 3 to 20 and stop at p <= alpha"
 (``scipy.stats.ttest_ind`` at every n), and (c) trialwise's group-sequential design
-(``sequential_design()`` defaults: looks every 2 seeds from 3 to 20). Extra rows: (c) with 4x the
-variance in B (Welch's case), and (d) the same spending with boundaries from the normal (known
-variance) theory applied to the raw t statistic, the anti-conservative shortcut (c) avoids.
+(``sequential_design()`` defaults: a look after every seed from 3 to 20, non-binding futility).
+Extra rows: (c) with binding futility, (c) with looks every 2 seeds (the previous default), (c)
+with 2x and 5x the standard deviation in B (Welch's case), and (d) the same spending with
+boundaries from the normal (known variance) theory applied to the raw t statistic, the
+anti-conservative shortcut (c) avoids.
 A sample of (c)'s paths is re-decided by the public ``sequential_step`` to check that the
 vectorised simulation is the same procedure.
 
@@ -66,6 +68,8 @@ def main() -> None:
     z_bounds = _calibrate_efficacy([np.abs(zk)], np.floor(obf_spending(info, alpha) * zk.shape[0]))
     del known, zk
 
+    design_bind = sequential_design(binding_futility=True)
+    design_r2 = sequential_design(round_size=2)
     design_g = sequential_design(alternative="greater")
     fixed_g_n = design_g.fixed_seeds
     rows: list[dict] = []
@@ -92,6 +96,10 @@ def main() -> None:
         rows.append(_row("sequential (trialwise)", d, np.isin(code, (1, 2)), code == 1, seeds))
         code_nb, _ = decide_paths(design, z, binding=False)
         rows[-1]["type1_or_power_nonbinding"] = float(np.mean(np.isin(code_nb, (1, 2))))
+        code_b, seeds_b = decide_paths(design_bind, z)
+        rows.append(_row("sequential, binding futility", d, np.isin(code_b, (1, 2)), code_b == 1, seeds_b))
+        code_r2, seeds_r2 = decide_paths(design_r2, paths_from_data(a, b, design_r2.looks).z())
+        rows.append(_row("sequential, looks every 2 seeds", d, np.isin(code_r2, (1, 2)), code_r2 == 1, seeds_r2))
         if d == 0.0:
             mismatches = sum(
                 _by_steps(sequential_step, design, a[i], b[i]) != ({1: "progression", 2: "regression"}.get(int(code[i]),
@@ -116,7 +124,7 @@ def main() -> None:
         r["seeds_saved_vs_fixed"] = 1.0 - r["mean_seeds_per_arm"] / fixed_n
     for r in one_sided:
         r["seeds_saved_vs_fixed"] = 1.0 - r["mean_seeds_per_arm"] / fixed_g_n
-    summary = _summary(rows, fixed_n)
+    summary = _summary(rows, fixed_n, looks)
     out = {
         "benchmark": "sequential", "n_sims_per_effect": N_SIMS, "seed": SEED, "alpha": alpha,
         "fixed_seeds_per_arm": fixed_n, "design": design.to_dict(), "design_seconds": design_s,
@@ -150,7 +158,7 @@ def _by_steps(step, design, a: np.ndarray, b: np.ndarray) -> tuple[str, int]:  #
         n = state.next_round_seeds
 
 
-def _summary(rows: list[dict], fixed_n: int) -> dict:
+def _summary(rows: list[dict], fixed_n: int, looks: tuple[int, ...]) -> dict:
     get = {(r["method"], r["effect_d"]): r for r in rows}
     seq = {d: get[("sequential (trialwise)", d)]["mean_seeds_per_arm"] for d in EFFECTS}
     avg = sum(seq.values()) / len(seq)
@@ -164,6 +172,12 @@ def _summary(rows: list[dict], fixed_n: int) -> dict:
         "type1_z_shortcut": get[("normal-theory boundaries on raw t, efficacy only", 0.0)]["decided_rate"],
         "power_fixed_d1": get[("fixed-n Welch", 1.0)]["progression_rate"],
         "power_sequential_d1": get[("sequential (trialwise)", 1.0)]["progression_rate"],
+        "type1_binding": get[("sequential, binding futility", 0.0)]["decided_rate"],
+        "power_binding_d1": get[("sequential, binding futility", 1.0)]["progression_rate"],
+        "seeds_saved_binding": {str(d): 1 - get[("sequential, binding futility", d)]["mean_seeds_per_arm"] / fixed_n
+                                for d in EFFECTS},
+        "mean_seeds_sequential": {str(d): v for d, v in seq.items()},
+        "max_seeds_sequential": max(looks),
         "seeds_ratio_vs_fixed": {str(d): v / fixed_n for d, v in seq.items()},
         "seeds_saved_vs_fixed": {str(d): 1 - v / fixed_n for d, v in seq.items()},
         "seeds_saved_mean_over_effects": 1 - avg / fixed_n,
@@ -203,6 +217,16 @@ def _markdown(out: dict) -> str:
         + ", ".join(f"d = {d}: {v:.1%}" for d, v in s["seeds_saved_vs_fixed"].items())
         + f"; mean over the three effects {s['seeds_saved_mean_over_effects']:.1%}; weighted by seed 001's "
         f"prior (1 change in 5 improves) {s['seeds_saved_prior_weighted']:.1%}.",
+        f"- Binding futility (valid when every futility stop is respected, as `compare --until-decided` does): "
+        f"type I {s['type1_binding']:.4f}, power at d = 1 {s['power_binding_d1']:.3f}, seeds saved "
+        + ", ".join(f"d = {d}: {v:.1%}" for d, v in s["seeds_saved_binding"].items()) + ".",
+        "- Mean seeds per arm of the default design: "
+        + ", ".join(f"d = {d}: {v:.2f}" for d, v in s["mean_seeds_sequential"].items())
+        + f"; at most {s['max_seeds_sequential']}.",
+        "- The issue's target (>= 40 % fewer seeds at d = 1 with type I <= alpha) is not reached: even with the "
+        "variance known and a look after every seed, Wald's SPRT, the optimum, needs about 58 % of the t-test's 17 "
+        "seeds (42 % saved), and estimating the variance from 3-15 seeds costs most of the rest; the design search "
+        "behind this choice is in the docstring of `trialwise/stats/_sequential.py`.",
         f"- `sequential_step` called look by look on {out['step_check']['paths']} paths disagreed with the "
         f"vectorised simulation on {out['step_check']['mismatches']}.",
         "",

@@ -88,6 +88,8 @@ def compare_cmd(
     max_seeds: int = typer.Option(20, help="Most seeds per arm with --until-decided."),
     min_seeds: int = typer.Option(3, help="Seeds per arm at the first look with --until-decided."),
     effect_size: float = typer.Option(1.0, help="Cohen's d the sequential design is powered for (80%)."),
+    round_size: int = typer.Option(1, help="Seeds added per arm between looks with --until-decided: 1 spends the "
+                                           "fewest seeds, more run in parallel (see benchmarks/results/sequential.md)."),
     jobs: int = typer.Option(None, help="Parallel runs when seeds are added."),
     as_json: bool = JsonOpt,
 ) -> None:
@@ -104,7 +106,7 @@ def compare_cmd(
         from trialwise.stats import sequential_design
 
         design = sequential_design(alpha=alpha, effect_size=effect_size, alternative=alternative,
-                                   min_seeds=min_seeds, max_seeds=max_seeds)
+                                   min_seeds=min_seeds, max_seeds=max_seeds, round_size=round_size)
         outcomes = {}
         for m in modes:
             a = _experiment_for(ctx, baseline, profile, m, create=True)
