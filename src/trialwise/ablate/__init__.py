@@ -2,8 +2,9 @@
 
 Seed 001 (D. Khizbullin, 2023): #3 regression shadowing (measure changes separately and together),
 #5 a fast training cycle that reflects the effect of changes, #6 a branch per change, #8
-non-invasive changes. This package is pure (designs, analysis, fidelity, config diffs) plus the
-git-level combination builder; the store, runner and CLI wire it up.
+non-invasive changes. The pure layer (designs, analysis, fidelity, config diffs) and the git-level
+combination builder; :mod:`trialwise.ablate._orchestrate` wires them to the runner, the store and
+the decision engine (``run_ablation``, ``check_invasive``, ``store_fidelity``) for the CLI.
 """
 
 from trialwise.ablate._combine import build_combinations, combination_ref
@@ -29,8 +30,30 @@ from trialwise.ablate._factorial import (
 )
 from trialwise.ablate._fidelity import FidelityPair, FidelityReport, fidelity
 from trialwise.ablate._invasive import ABSENT, ConfigDiff, InvasiveReport, ModeDiff, diff_configs, invasive_report
+from trialwise.ablate._orchestrate import (
+    ABLATION_KIND,
+    DESIGN_CHOICES,
+    DRY_RUN_KIND,
+    INVASIVE,
+    NON_INVASIVE,
+    UNDECIDED,
+    AblationCell,
+    AblationResult,
+    Executor,
+    FidelityEntry,
+    InvasiveCheck,
+    StoreFidelity,
+    check_invasive,
+    choose_design,
+    local_executor,
+    run_ablation,
+    store_fidelity,
+)
 
 __all__ = [
+    "ABLATION_KIND", "DESIGN_CHOICES", "DRY_RUN_KIND", "INVASIVE", "NON_INVASIVE", "UNDECIDED", "AblationCell",
+    "AblationResult", "Executor", "FidelityEntry", "InvasiveCheck", "StoreFidelity", "check_invasive",
+    "choose_design", "local_executor", "run_ablation", "store_fidelity",
     "ABSENT", "LIKELY", "Cell", "ConfigDiff", "Design", "DesignRecommendation", "Effect", "FactorialAnalysis",
     "FidelityPair", "FidelityReport", "InvasiveReport", "ModeDiff", "ShadowFlag", "ShadowingReport",
     "SubsetRecommendation", "Term", "analyze_factorial", "build_combinations", "combination_ref", "detect_shadowing",

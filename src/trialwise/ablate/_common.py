@@ -15,14 +15,14 @@ import numpy as np
 
 from trialwise._exceptions import DataError, UsageError
 from trialwise.metrics._common import Record
+from trialwise.stats._common import DIRECTIONS, decimals_for, fmt_p
+from trialwise.stats._common import fmt_num as fmt
 
 __all__ = [
     "DIRECTIONS", "LIKELY", "Effect", "as_values", "check_alpha", "check_direction", "check_names",
     "decimals_for", "fmt", "fmt_p", "sign_of", "subset_label", "t_effect", "welch_effect",
 ]
 
-DIRECTIONS = ("max", "min")
-"""``max``: larger is better (accuracy); ``min``: smaller is better (loss)."""
 
 LIKELY = 0.8
 """Posterior probability above which a regression (or an improvement) is called *likely* even
@@ -164,27 +164,6 @@ def subset_label(subset: Sequence[str]) -> str:
 def sign_of(x: float) -> int:
     """-1, 0 or +1."""
     return (x > 0) - (x < 0)
-
-
-def decimals_for(scale: float) -> int:
-    """Decimals that show two significant digits of ``scale`` (e.g. the seed-to-seed std)."""
-    if not math.isfinite(scale) or scale <= 0:
-        return 4
-    return max(0, 1 - math.floor(math.log10(scale)))
-
-
-def fmt(x: float, decimals: int = 4, *, sign: bool = False) -> str:
-    """``x`` with ``decimals`` decimals (``"nan"`` when missing)."""
-    if x is None or not math.isfinite(x):
-        return "nan"
-    return f"{x:+.{decimals}f}" if sign else f"{x:.{decimals}f}"
-
-
-def fmt_p(p: float) -> str:
-    """``"= 0.031"`` or ``"< 1e-06"``."""
-    if not math.isfinite(p):
-        return "= nan"
-    return "< 1e-06" if p < 1e-6 else f"= {p:.2g}"
 
 
 def as_values(values: Any, where: str, cell: str) -> np.ndarray:

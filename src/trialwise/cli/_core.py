@@ -116,6 +116,20 @@ def execute(ctx: Any, spec: Any, backend: Any, quiet: bool = False) -> Any:
         return run_experiment(spec, ctx.store, backend, progress)
 
 
+def launcher(ctx: Any, jobs: int | None, quiet: bool) -> Any:
+    """``launch(spec)`` for library code that runs experiments: the live display (none when
+    ``quiet``) on the local backend; Ctrl-C exits 130 once the runs are marked ``killed``."""
+    from trialwise.runner import LocalBackend
+
+    def launch(spec: Any) -> Any:
+        res = execute(ctx, spec, LocalBackend(jobs or ctx.config.jobs), quiet=quiet)
+        if res.interrupted:
+            raise typer.Exit(130)
+        return res
+
+    return launch
+
+
 def _metric_values(runs: list[Any], metric: str) -> list[float]:
     return [r.summary.get(metric, math.nan) for r in runs if r.status == "completed"]
 

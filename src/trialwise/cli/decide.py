@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from trialwise.cli._common import EXIT_ERROR, JsonOpt, console, context, fmt, print_json
+from trialwise.cli._core import launcher
 
 VERDICT_STYLE = {"progression": "bold green", "regression": "bold red", "no detectable difference": "bold yellow",
                  "insufficient data": "bold magenta", "refused": "bold red"}
@@ -33,13 +34,13 @@ def _experiment_for(ctx: Any, token: str, profile: str | None, mode: str | None,
 
 
 def _runner(ctx: Any, jobs: int | None, quiet: bool) -> Any:
-    from trialwise.cli._core import execute
-    from trialwise.runner import LocalBackend, spec_for_experiment
+    """``run_seeds(exp, seeds)``: run the missing ``seeds`` of a stored experiment."""
+    from trialwise.runner import spec_for_experiment
+
+    launch = launcher(ctx, jobs, quiet)
 
     def run_seeds(exp: Any, seeds: list[int]) -> None:
-        res = execute(ctx, spec_for_experiment(exp, ctx.root, ctx.config, seeds=seeds), LocalBackend(jobs or ctx.config.jobs), quiet=quiet)
-        if res.interrupted:
-            raise typer.Exit(130)
+        launch(spec_for_experiment(exp, ctx.root, ctx.config, seeds=seeds))
 
     return run_seeds
 

@@ -119,7 +119,7 @@ def decimals_for(scale: float) -> int:
     return max(0, 1 - math.floor(math.log10(scale)))
 
 
-def fmt_num(x: float, decimals: int, *, sign: bool = False) -> str:
+def fmt_num(x: float, decimals: int = 4, *, sign: bool = False) -> str:
     """``x`` with ``decimals`` decimals ("nan" for a missing value)."""
     if x is None or not math.isfinite(x):
         return "nan"
