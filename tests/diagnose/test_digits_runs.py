@@ -42,6 +42,8 @@ def test_healthy_digits_training_raises_nothing(case):
     ("explode", "initial-loss", "bad-init"),             # weights x6: loss at init ~7x ln(10), then it learns
     ("lr_low", "chance-level", "lr-too-low"),            # lr 1e-4: updates ~1e-5 of the weights
     ("random_labels", "chance-level", None),
+    ("leak", "data-leakage", "answer-encoded"),          # one-hot label x4 in the top row: 1.0 after one epoch
+    ("accumulate_grads", "exploding-gradients", None),   # zero_grad forgotten: gradient norm grows 100x+
 ])
 def test_each_bug_is_named_first_with_the_right_cause(case, code, cause):
     d = diagnose(_runs()[case])

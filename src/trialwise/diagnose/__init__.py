@@ -12,7 +12,10 @@
 - :func:`fit_learning_curve`, :func:`extrapolate_size`, :func:`data_heuristics`, :func:`pac_finite`,
   :func:`pac_vc`: how much data (Hestness et al. 2017; Mahmood et al. 2022; seed 000).
 
-No torch, no store, no I/O beyond reading the catalog.
+Stored experiments (what ``trialwise diagnose|doctor|biasvar|datasize`` call): :func:`diagnose_stored`,
+:func:`plan_confirmations` / :func:`run_confirmations` (confirmatory experiments judged by
+:func:`trialwise.decide.decide`), :func:`biasvar_stored`, :func:`run_datasize`; they take a store and,
+to run seeds, a ``launch(spec)`` callable.  Importing this package loads neither torch nor the store.
 """
 
 from trialwise.diagnose._biasvar import BiasVarComponent, BiasVarianceReport, PlanStep, biasvar
@@ -29,10 +32,32 @@ from trialwise.diagnose._datasize import (
     pac_vc,
 )
 from trialwise.diagnose._diagnose import Diagnosis, Finding, RunEvidence, diagnose
+from trialwise.diagnose._orchestrate import (
+    CONFIRMED,
+    INCONCLUSIVE,
+    NOT_CONFIRMED,
+    REJECTED,
+    Confirmation,
+    DataSizePoint,
+    DataSizeReport,
+    DoctorReport,
+    Hypothesis,
+    StoredBiasVar,
+    StoredDiagnosis,
+    biasvar_stored,
+    diagnose_stored,
+    load_series,
+    plan_confirmations,
+    run_confirmations,
+    run_datasize,
+)
 from trialwise.diagnose._roles import ROLES, recognize_roles
 from trialwise.diagnose._series import RunSeries
 
 __all__ = [
+    "CONFIRMED", "INCONCLUSIVE", "NOT_CONFIRMED", "REJECTED", "Confirmation", "DataSizePoint", "DataSizeReport",
+    "DoctorReport", "Hypothesis", "StoredBiasVar", "StoredDiagnosis", "biasvar_stored", "diagnose_stored",
+    "load_series", "plan_confirmations", "run_confirmations", "run_datasize",
     "ROLES", "BiasVarComponent", "BiasVarianceReport", "Catalog", "Cause", "Confirm", "DataHeuristics", "Diagnosis",
     "FailureMode", "Finding", "PacBound", "PlanStep", "PowerLawFit", "RunEvidence", "RunSeries", "SizeEstimate",
     "biasvar", "data_heuristics", "diagnose", "extrapolate_size", "fit_learning_curve", "load_catalog", "pac_finite",

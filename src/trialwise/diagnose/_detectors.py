@@ -171,18 +171,46 @@ def loss_divergence(ctx: RunContext) -> Evidence | None:
     return Evidence("; ".join(found), values, tuple(steps), st, promote)
 
 
+def _gradient_growth(ctx: RunContext) -> tuple[float, float, float] | None:
+    """``(growth, early, late)``: the median largest layer gradient norm over the second half of the
+    probes relative to its median over the first probes, when it passes :data:`EXPLODING_GROWTH`."""
+    g = _probe(ctx, "grad_norm_max")
+    if g is None or len(g) < T.MIN_CURVE_POINTS:
+        return None
+    early = float(np.median(g[: max(1, int(math.ceil(T.EXPLODING_EARLY * len(g))))]))
+    late = g[len(g) // 2:]
+    if early <= 0 or float(np.mean(late > T.EXPLODING_GROWTH * early)) < T.PROBE_MAJORITY:
+        return None
+    med = float(np.median(late))
+    return med / early, early, med
+
+
 def exploding_gradients(ctx: RunContext) -> Evidence | None:
-    """||g_first|| / ||g_last|| above AutoTrainer's beta_3 on most probed steps, when learning is impaired."""
+    """||g_first|| / ||g_last|| above AutoTrainer's beta_3 on most probed steps, or the gradient norm
+    grown by orders of magnitude over training (Pascanu et al. 2013), when learning is impaired."""
+    if not ctx.impaired:
+        return None
+    found: list[str] = []
+    values: dict[str, float] = {}
+    st = 0.0
     r = _probe(ctx, "grad_norm_ratio")
-    if r is None or not ctx.impaired:
+    share = _share_above(r, T.EXPLODING_RATIO) if r is not None else 0.0
+    if r is not None and share >= T.PROBE_MAJORITY:
+        med = float(np.median(r))
+        found.append(f"first/last layer gradient-norm ratio median {_g(med)} (> {T.EXPLODING_RATIO:g}) on "
+                     f"{share:.0%} of probed steps")
+        values.update(grad_norm_ratio_median=med, share=share)
+        st = strength(med, T.EXPLODING_RATIO)
+    growth = _gradient_growth(ctx)
+    if growth is not None:
+        factor, early, late = growth
+        found.append(f"largest layer gradient norm grew from {_g(early)} (first probes) to {_g(late)} (median of the "
+                     f"second half), {factor:.0f}x (> {T.EXPLODING_GROWTH:g}x)")
+        values.update(grad_norm_growth=factor, grad_norm_early=early, grad_norm_late=late)
+        st = max(st, strength(factor, T.EXPLODING_GROWTH))
+    if not found:
         return None
-    share = _share_above(r, T.EXPLODING_RATIO)
-    if share < T.PROBE_MAJORITY:
-        return None
-    med = float(np.median(r))
-    return Evidence(f"first/last layer gradient-norm ratio median {_g(med)} (> {T.EXPLODING_RATIO:g}) on "
-                    f"{share:.0%} of probed steps", {"grad_norm_ratio_median": med, "share": share},
-                    strength=strength(med, T.EXPLODING_RATIO),
+    return Evidence("; ".join(found), values, strength=st,
                     promote=("bad-init",) if _initial_loss_ratio(ctx) is not None else ())
 
 
@@ -877,7 +905,8 @@ class DetectorSpec:
 DETECTORS: tuple[DetectorSpec, ...] = (
     DetectorSpec("loss-divergence", loss_divergence, ((*_LOSS, "val_loss", "nonfinite_layer", "grad_norm_max"),),
                  "a loss series"),
-    DetectorSpec("exploding-gradients", exploding_gradients, (("grad_norm_ratio",),), "probe/grad_norm_ratio"),
+    DetectorSpec("exploding-gradients", exploding_gradients, (("grad_norm_ratio", "grad_norm_max"),),
+                 "probe/grad_norm_ratio or probe/grad_norm_max"),
     DetectorSpec("vanishing-gradients", vanishing_gradients, (("grad_norm_ratio",),), "probe/grad_norm_ratio"),
     DetectorSpec("dead-units", dead_units, (("dead_frac_max",),), "probe/dead_frac_max"),
     DetectorSpec("saturated-units", saturated_units, (("saturated_frac_max",),), "probe/saturated_frac_max"),

@@ -23,6 +23,16 @@ VANISHING_FIRST_NORM = 1e-4
 EXPLODING_RATIO = 70.0
 """Exploding gradients when ||g_first|| / ||g_last|| > this (AutoTrainer beta_3)."""
 
+EXPLODING_GROWTH = 100.0
+"""Exploding gradients also when the largest layer gradient norm, over the second half of the probes,
+stays above this multiple of its median over the first probes (Pascanu, Mikolov & Bengio, ICML 2013:
+"the exploding gradients problem refers to the large increase in the norm of the gradient during
+training").  *trialwise* factor: healthy digits training grows ~10x from its small value at
+initialisation (uniform predictions), forgotten ``zero_grad`` 300-500x."""
+
+EXPLODING_EARLY = 0.1
+"""The reference level of :data:`EXPLODING_GROWTH` is the median of the first this share of probes."""
+
 DEAD_FRAC = 0.7
 """Dying ReLU when at least this share of a layer's units is dead (AutoTrainer gamma = 0.7: share of
 zero gradients)."""

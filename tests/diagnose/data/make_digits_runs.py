@@ -23,6 +23,7 @@ CASES = {
     "healthy": {}, "lr_high": {"lr": 1.0}, "lr_low": {"lr": 1e-4}, "random_labels": {"random_labels": 1},
     "sorted": {"sorted": 1}, "leak": {"leak": 1}, "dead_relu": {"dead_relu": 1}, "deep_sigmoid": {"deep_sigmoid": 1},
     "explode": {"explode": 1}, "raw_pixels": {"raw_pixels": 1}, "healthy_long": {"epochs": 15},
+    "accumulate_grads": {"accumulate_grads": 1},
 }
 SEEDS = (0, 1)
 
@@ -62,7 +63,7 @@ def run(a: dict, seed: int) -> dict[str, list[list[float]]]:
         ytr = np.random.default_rng(seed).permutation(ytr)
     if a.get("leak"):
         xtr, xv = xtr.copy(), xv.copy()
-        xtr[:, 0], xv[:, 0] = ytr / 9.0, yv / 9.0
+        xtr[:, :10], xv[:, :10] = 4.0 * np.eye(10, dtype=np.float32)[ytr], 4.0 * np.eye(10, dtype=np.float32)[yv]
     if a.get("sorted"):
         idx = np.argsort(ytr, kind="stable")
         xtr, ytr = xtr[idx], ytr[idx]
@@ -93,7 +94,8 @@ def run(a: dict, seed: int) -> dict[str, list[list[float]]]:
             xb = xtr_t[idx]
             out = model(xb)
             loss = loss_fn(out, ytr_t[idx])
-            opt.zero_grad()
+            if not a.get("accumulate_grads"):
+                opt.zero_grad()
             loss.backward()
             probe = step % 5 == 0
             if probe:
