@@ -39,12 +39,13 @@ command("export", _core.export_cmd)
 
 def _register_optional() -> None:
     """Commands of other capabilities register themselves here (import is cheap: no heavy deps)."""
-    from trialwise.cli import ablate, decide, demo, diagnose, errors, tune
+    from trialwise.cli import ablate, checks, decide, demo, diagnose, errors, tune
 
     demo.register(command)
     decide.register(command, app)
     ablate.register(command, app)
     diagnose.register(command, app)
+    checks.register(command, app)
     errors.register(command, app)
     tune.register(command, app)
 
