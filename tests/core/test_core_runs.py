@@ -204,7 +204,10 @@ def _descendants(pid: int) -> list[int]:
     return [int(line.split()[0]) for line in out.splitlines() if "sleeper-marker" in line]
 
 
-def test_ctrl_c_stops_every_child_and_marks_runs_killed(repo: Repo) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_stops_every_child_and_marks_runs_killed(repo: Repo, sig: signal.Signals) -> None:
+    """Ctrl-C, and SIGTERM as CI sends when a job is cancelled: no child survives, runs are
+    ``killed`` and the worktree is removed."""
     repo.write("train.py", """
         import subprocess, sys, time
         import trialwise as tw
@@ -222,11 +225,13 @@ def test_ctrl_c_stops_every_child_and_marks_runs_killed(repo: Repo) -> None:
         time.sleep(0.2)
     assert len(_descendants(proc.pid)) >= 2, "children never started"
     time.sleep(1.0)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
     time.sleep(0.5)
     assert _descendants(proc.pid) == [], "child processes survived Ctrl-C"
+    assert list((repo.path / ".trialwise" / "worktrees").iterdir()) == []
+    assert len(repo.git("worktree", "list").splitlines()) == 1
     runs = json.loads(stdout)["runs"]
     assert [r["status"] for r in runs] == ["killed", "killed"]
     frame = repo.store().metrics_df()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import shlex
 import statistics
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from trialwise.cli._common import (
 STATUS_STYLE = {"completed": "green", "failed": "red", "crashed": "red", "killed": "yellow", "timeout": "yellow", "running": "cyan"}
 
 INIT_TEMPLATE = '''# trialwise configuration (see README): every key is validated.
-command = "{command}"          # default training command (override: trialwise run -- CMD)
+command = {command}          # default training command (override: trialwise run -- CMD)
 seeds = 3                      # seeds per experiment: one run decides nothing (pattern #1)
 
 [metric]
@@ -51,7 +52,10 @@ def init_cmd(
     path = root / CONFIG_FILE
     if path.exists() and not force:
         raise UsageError(f"{path} exists; pass --force to overwrite it")
-    path.write_text(INIT_TEMPLATE.format(command=command), encoding="utf-8")
+    import json
+
+    # a JSON string is a valid TOML basic string: quotes and backslashes in the command are escaped
+    path.write_text(INIT_TEMPLATE.format(command=json.dumps(command)), encoding="utf-8")
     load_config(root)
     gitignore = root / ".gitignore"
     lines = gitignore.read_text(encoding="utf-8").splitlines() if gitignore.exists() else []
@@ -84,12 +88,13 @@ def run_cmd(
 ) -> None:
     """Run N seeds of an experiment from an exact commit, in an isolated worktree."""
     from trialwise.runner import LaunchSpec, LocalBackend, parse_overrides, run_experiment
+    from trialwise.runner._experiment import parse_seed_list
 
     ctx = context()
     spec = LaunchSpec(
         root=ctx.root, config=ctx.config, command=command or (), ref=ref, profile=profile, mode=mode,
         overrides=parse_overrides(set_ or []), n_seeds=seeds,
-        seeds=[int(s) for s in seed_list.split(",")] if seed_list else None,
+        seeds=parse_seed_list(seed_list) if seed_list else None,
         allow_dirty=allow_dirty, rerun=rerun, tag=tag, timeout=timeout,
     )
     result = execute(ctx, spec, LocalBackend(jobs or ctx.config.jobs), quiet=as_json)
@@ -154,7 +159,7 @@ def render_experiment(ctx: Any, exp: Any, runs: list[Any], reused: list[str] | N
     console.print(table)
     mean, std = mean_std(_metric_values(runs, metric))
     done = sum(r.status == "completed" for r in runs)
-    console.print(f"{metric}: [bold]{fmt(mean)} ± {fmt(std)}[/] (mean ± std over {done} completed of {len(runs)} seeds)")
+    console.print(f"{metric}: [bold]{fmt(mean)} ± {fmt(std)}[/] (mean ± std over {done} completed of {len(runs)} runs)")
 
 
 def ls_cmd(as_json: bool = JsonOpt, all_: bool = typer.Option(False, "--all", help="Include standalone runs.")) -> None:
@@ -207,7 +212,7 @@ def show_cmd(experiment: str = typer.Argument(..., help="Experiment id, name, ta
     prov.add_column("value")
     prov.add_row("commit", exp.commit_sha + (" [red](dirty: patch recorded)[/]" if exp.dirty else ""))
     prov.add_row("ref / branch", f"{exp.ref} / {exp.branch or '—'}")
-    prov.add_row("command", " ".join(exp.command))
+    prov.add_row("command", shlex.join(exp.command))
     prov.add_row("profile / mode", f"{exp.profile or '—'} / {exp.mode or '—'}")
     prov.add_row("metric", f"{exp.metric_name} ({exp.metric_direction}); version(s) "
                  + ", ".join(sorted({r.metric_version or '—' for r in runs})))

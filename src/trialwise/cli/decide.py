@@ -70,7 +70,12 @@ def render_decision(d: Any) -> None:
         console.print(f"[yellow]warning:[/] {w}", highlight=False)
     for r in d.checks.refusals:
         console.print(f"[red]refused:[/] {r}", highlight=False)
-    console.print(f"[{VERDICT_STYLE.get(d.verdict, 'bold')}]{d.verdict}[/]: {d.sentence}", highlight=False)
+    if d.verdict == "refused" and d.checks.refusals:  # the reasons are listed just above
+        n = len(d.checks.refusals)
+        console.print(f"[{VERDICT_STYLE['refused']}]refused[/]: no verdict ({'the reason' if n == 1 else f'{n} reasons'} "
+                      "above)", highlight=False)
+    else:
+        console.print(f"[{VERDICT_STYLE.get(d.verdict, 'bold')}]{d.verdict}[/]: {d.sentence}", highlight=False)
 
 
 def compare_cmd(

@@ -114,21 +114,40 @@ def check_arms(store: Store, root: Path, base: Arm, cand: Arm, *, max_age_days: 
         files_b = _metric_files(cand)
         changed = changed_metric_files(files_a, files_b)
         what = ", ".join(changed) if changed else "the metric definition (name, direction or summary)"
+        mixed = [arm for arm in (base, cand) if len(versions[arm.label]) > 1]
+        if mixed:
+            todo = "; ".join(
+                f"{arm.label} mixes metric versions within its own seeds (" + ", ".join(
+                    f"seeds {','.join(str(r.seed) for r in arm.runs if r.metric_version == v)} under {v}"
+                    for v in sorted(versions[arm.label], key=str)) + "): re-run all its seeds under the current "
+                f"metric (`trialwise run --ref {arm.experiment.commit_sha[:8]} --seed-list "
+                f"{','.join(str(s) for s in arm.seeds)}`)" for arm in mixed)
+        else:
+            committed = [f for f in changed if _in_commit(root, base.experiment.commit_sha, f)
+                         or _in_commit(root, cand.experiment.commit_sha, f)]
+            ref = base.experiment.branch or base.experiment.commit_sha[:8]
+            if committed:
+                todo = (f"re-run the baseline under the new metric. {', '.join(committed)} "
+                        f"{'is' if len(committed) == 1 else 'are'} committed, so re-running {ref} as it is measures "
+                        f"the old metric again: put the metric change on a baseline commit of its own ({ref} plus "
+                        "only that change), run it, and compare against that")
+            else:
+                todo = f"re-run the baseline under the new metric (`trialwise baseline --ref {ref}`)"
         refusals.append(
             f"the metric changed between the arms (metric versions {', '.join(sorted(map(str, all_versions)))}): "
-            f"{what} differ. Old numbers are not comparable (pattern #10): re-run the baseline under "
-            f"the new metric (`trialwise baseline --ref {base.experiment.branch or base.experiment.commit_sha[:8]}`)"
+            f"{what} differ. Old numbers are not comparable (pattern #10): {todo}"
         )
     if paired and sorted(base.seeds) != sorted(cand.seeds):
         refusals.append("--paired needs the same seeds in both arms; run the missing seeds first")
     # staleness of the baseline (pattern #9)
     exp = base.experiment
-    if exp.branch:
-        tip = ref_tip(root, exp.branch)
+    moving = _moving_ref(exp)
+    if moving:
+        tip = ref_tip(root, moving)
         if tip is not None and tip != exp.commit_sha:
             warnings.append(
-                f"stale baseline: {exp.name} ran commit {exp.commit_sha[:8]}, but {exp.branch} is now at "
-                f"{tip[:8]}; re-run it: `trialwise baseline --ref {exp.branch}`"
+                f"stale baseline: {exp.name} ran commit {exp.commit_sha[:8]}, but {moving} is now at "
+                f"{tip[:8]}; re-run it: `trialwise baseline --ref {moving}`"
             )
     ended = [r.ended_at for r in base.runs if r.ended_at]
     if ended:
@@ -154,6 +173,25 @@ def check_arms(store: Store, root: Path, base: Arm, cand: Arm, *, max_age_days: 
         more = f" (+{len(diff) - 12} more)" if len(diff) > 12 else ""
         warnings.append(f"the arms ran in different environments (pattern #9, external factors): {shown}{more}")
     return Checks(refusals, warnings, diff, changed, stale=any(w.startswith("stale") for w in warnings))
+
+
+def _in_commit(root: Path, sha: str, path: str) -> bool:
+    """Whether ``path`` is a file committed in ``sha`` (rather than git-ignored data linked in)."""
+    import subprocess
+
+    return subprocess.run(["git", "cat-file", "-e", f"{sha}:{path}"], cwd=root, capture_output=True,
+                          check=False).returncode == 0
+
+
+def _moving_ref(exp: Experiment) -> str | None:
+    """The branch (or other named ref: a remote branch such as ``origin/main``, a tag) the experiment
+    was run from, whose tip can move on; ``None`` for ``HEAD`` on a detached checkout or a commit id."""
+    if exp.branch:
+        return exp.branch
+    ref = (exp.ref or "").strip()
+    if not ref or ref == "HEAD" or exp.commit_sha.startswith(ref.lower()):
+        return None
+    return ref
 
 
 def _metric_files(arm: Arm) -> dict[str, str]:

@@ -76,12 +76,12 @@ class HistoryEntry:
 
 def history(store: Store, ref: str, metric: str, direction: str, *, profile: str | None = None,
             mode: str | None = None, alpha: float = 0.05) -> list[HistoryEntry]:
-    """The baseline metric over time; consecutive re-runs of the same commit that differ
-    significantly are flagged as external factors."""
+    """The baseline metric over time; a re-run that differs significantly from the previous re-run of
+    the same commit (other commits may have run in between) is flagged as an external factor."""
     from trialwise.stats import compare
 
     entries: list[HistoryEntry] = []
-    prev = None
+    last_of_commit: dict[str, tuple[Experiment, list[float], str | None]] = {}
     for exp in baseline_experiments(store, ref, profile, mode):
         arm = load_arm(store, exp, metric)
         vals = [v for v in arm.values if math.isfinite(v)]
@@ -90,7 +90,8 @@ def history(store: Store, ref: str, metric: str, direction: str, *, profile: str
             exp.id, exp.commit_sha, exp.created_at, env, sorted({str(r.host) for r in arm.runs}), len(vals),
             statistics.fmean(vals) if vals else math.nan, statistics.stdev(vals) if len(vals) > 1 else math.nan,
         )
-        if prev is not None and prev[0].commit_sha == exp.commit_sha:
+        prev = last_of_commit.get(exp.commit_sha)  # the previous re-run of this commit, even with others between
+        if prev is not None:
             res = compare(prev[1], vals, direction=direction, alternative="two-sided", alpha=alpha, metric=metric)
             if math.isfinite(res.p_value) and res.p_value < alpha:
                 diff: list[tuple[str, Any, Any]] = []
@@ -104,5 +105,5 @@ def history(store: Store, ref: str, metric: str, direction: str, *, profile: str
                 entry = HistoryEntry(**{**entry.__dict__, "external_factor": True, "p_value": res.p_value,
                                         "env_diff": diff, "note": note})
         entries.append(entry)
-        prev = (exp, vals, env)
+        last_of_commit[exp.commit_sha] = (exp, vals, env)
     return entries

@@ -56,16 +56,25 @@ def markdown_summary(decisions: DecisionSet, require: str, exit_code: int, reaso
     lines = [f"## trialwise gate: {head}", "", f"Requirement: **{require}**. {_md_escape(reason)}", "",
              "| | metric | baseline | candidate | difference (95% CI) | p | verdict |",
              "|---|---|---|---|---|---|---|"]
+    from trialwise.stats._common import decimals_for, fmt_num
+    from trialwise.stats._power import pooled_std
+
     for d in decisions.decisions:
         c = d.comparison
+        metric = f"{d.metric} ({'higher' if d.direction == 'max' else 'lower'} is better)"
+        if d.label and d.label != d.metric:
+            metric = f"{d.label}: {metric}"
         if c is None:
-            row = [ICON.get(d.verdict, "❔"), d.metric, d.base.label, d.cand.label, "—", "—", d.verdict]
+            row = [ICON.get(d.verdict, "❔"), metric, f"`{d.base.label}`", f"`{d.cand.label}`", "—", "—", d.verdict]
         else:
             p = d.p_adjusted if d.p_adjusted is not None else c.p_value
-            row = [ICON.get(d.verdict, "❔"), d.metric,
-                   f"{c.arm_a.mean:.4g} ± {c.arm_a.std:.2g} (n={c.arm_a.n})",
-                   f"{c.arm_b.mean:.4g} ± {c.arm_b.std:.2g} (n={c.arm_b.n})",
-                   f"{c.diff:+.4g} ({c.diff_ci_low:+.4g} to {c.diff_ci_high:+.4g})", f"{p:.3g}", d.verdict]
+            dec = decimals_for(pooled_std(c.arm_a.std, c.arm_b.std, c.arm_a.n, c.arm_b.n))
+            row = [ICON.get(d.verdict, "❔"), metric,
+                   f"`{d.base.label}`: {fmt_num(c.arm_a.mean, dec)} ± {fmt_num(c.arm_a.std, dec)} (n={c.arm_a.n})",
+                   f"`{d.cand.label}`: {fmt_num(c.arm_b.mean, dec)} ± {fmt_num(c.arm_b.std, dec)} (n={c.arm_b.n})",
+                   f"{fmt_num(c.diff, dec, sign=True)} ({fmt_num(c.diff_ci_low, dec, sign=True)} to "
+                   f"{fmt_num(c.diff_ci_high, dec, sign=True)})",
+                   f"{p:.2g}" + (" (Holm)" if d.p_adjusted is not None else ""), d.verdict]
         lines.append("| " + " | ".join(_md_escape(str(x)) for x in row) + " |")
     notes = [w for d in decisions.decisions for w in d.checks.warnings + d.checks.refusals] + decisions.notes
     if notes:

@@ -73,10 +73,18 @@ class DirtyState:
 
 def dirty_state(root: str | Path) -> DirtyState:
     """Modified tracked files and untracked files git does not ignore."""
-    out = git(root, "status", "--porcelain=v1", "--untracked-files=all")
+    # -z: paths verbatim (no quoting of spaces or non-ASCII), so they can be passed back to git
+    entries = git(root, "status", "--porcelain=v1", "-z", "--untracked-files=all").split("\0")
     modified, untracked = [], []
-    for line in out.splitlines():
-        code, path = line[:2], line[3:]
+    i = 0
+    while i < len(entries):
+        entry = entries[i]
+        i += 1
+        if len(entry) < 4:
+            continue
+        code, path = entry[:2], entry[3:]
+        if code[0] in "RC":  # a rename or copy is followed by its source path
+            i += 1
         (untracked if code == "??" else modified).append(path)
     return DirtyState(tuple(modified), tuple(untracked))
 

@@ -102,12 +102,13 @@ def param_args(config: Config, values: Mapping[str, Any]) -> tuple[list[str], di
     env: dict[str, str] = {}
     for name, value in values.items():
         text = json.dumps(value) if isinstance(value, bool) else str(value)
+        # quoted, so a value with spaces or quotes stays one argument after shlex.split
         if name in config.params.map:
-            args += shlex.split(config.params.map[name].format(name=name, value=text))
+            args += shlex.split(config.params.map[name].format(name=name, value=shlex.quote(text)))
         elif config.params.via == "env":
             env[f"{config.params.env_prefix}{name.upper()}"] = text
         else:
-            args += shlex.split(config.params.template.format(name=name, value=text))
+            args += shlex.split(config.params.template.format(name=name, value=shlex.quote(text)))
     return args, env
 
 
@@ -127,6 +128,29 @@ def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
                 continue
         out[key.strip()] = value
     return out
+
+
+def parse_seed_list(text: str) -> list[int]:
+    """``"0,3,7"`` → ``[0, 3, 7]``; anything else is a :class:`UsageError` saying what is wrong."""
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    try:
+        seeds = [int(t) for t in items]
+    except ValueError:
+        raise UsageError(f"--seed-list expects comma-separated non-negative integers such as 0,3,7; got '{text}'") from None
+    return _checked_seeds(seeds)
+
+
+def _checked_seeds(seeds: Sequence[int]) -> list[int]:
+    seeds = list(seeds)
+    if not seeds:
+        raise UsageError("no seeds to run: give --seeds N (N >= 1) or a non-empty --seed-list")
+    if any(s < 0 for s in seeds):
+        raise UsageError(f"seeds must be non-negative integers; got {', '.join(map(str, seeds))}")
+    duplicated = sorted({s for s in seeds if seeds.count(s) > 1})
+    if duplicated:
+        raise UsageError(f"seed(s) {', '.join(map(str, duplicated))} given twice; each seed runs once "
+                         "(use --rerun to run a completed seed again)")
+    return seeds
 
 
 @dataclass(frozen=True)
@@ -209,7 +233,9 @@ def prepare(spec: LaunchSpec) -> Prepared:
         command=argv, launch=launch, profile=spec.profile, mode=spec.mode, metric_name=cfg.metric.name,
         metric_direction=cfg.metric.direction, dirty=patch is not None, tag=spec.tag, created_at=time.time(),
     )
-    seeds = list(spec.seeds) if spec.seeds else list(range(spec.n_seeds or cfg.seeds))
+    if spec.seeds is None and spec.n_seeds is not None and spec.n_seeds < 1:
+        raise UsageError(f"--seeds must be at least 1 (pattern #1: several seeds); got {spec.n_seeds}")
+    seeds = _checked_seeds(spec.seeds) if spec.seeds else list(range(spec.n_seeds or cfg.seeds))
     return Prepared(spec, experiment, argv, env, seeds, patch, _links(spec))
 
 

@@ -25,6 +25,19 @@ TB_GLOB = "**/events.out.tfevents.*"
 
 Point = tuple[str, int | None, float, float | None, str]
 
+MAX_STEP = 2**63 - 1
+"""Largest step the store's integer column holds (SQLite and PostgreSQL BIGINT)."""
+
+
+def _step(value: Any) -> int | None:
+    """A step: a finite number (not a bool) within the store's integer range; else ``None``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    step = int(value)
+    return step if -MAX_STEP <= step <= MAX_STEP else None
+
 
 def _number(value: Any) -> float | None:
     """A metric value: numbers, numeric strings ('nan', 'inf') and ``null`` (NaN); else ``None``."""
@@ -32,8 +45,13 @@ def _number(value: Any) -> float | None:
         return math.nan
     if isinstance(value, bool):
         return float(value)
-    if isinstance(value, (int, float)):
-        return float(value)
+    if isinstance(value, float):
+        return value
+    if isinstance(value, int):
+        try:
+            return float(value)
+        except OverflowError:  # an integer beyond float range
+            return math.inf if value > 0 else -math.inf
     if isinstance(value, str) and value.strip().lower() in ("nan", "inf", "-inf", "+inf", "infinity", "-infinity"):
         return float(value)
     return None
@@ -54,7 +72,13 @@ def read_api_metrics(run_dir: Path) -> list[Point]:
             if not isinstance(columns, dict):
                 continue
             t = columns.get("t")
-            for step, row in zip(columns.get("s", ()), columns.get("m", ())):
+            steps, rows = columns.get("s"), columns.get("m")
+            if not isinstance(steps, list) or not isinstance(rows, list):
+                continue
+            for raw_step, row in zip(steps, rows):
+                if not isinstance(row, dict):
+                    continue
+                step = _step(raw_step)
                 for key, value in row.items():
                     v = _number(value)
                     if v is not None:
@@ -86,9 +110,9 @@ def read_stdout_metrics(run_dir: Path) -> list[Point]:
             obj = parse_stdout_line(line)
             if obj is None:
                 continue
-            step = next((int(obj[k]) for k in STEP_KEYS if isinstance(obj.get(k), (int, float))), None)
-            if step is None and isinstance(obj.get(EPOCH_KEY), (int, float)):
-                step = int(obj[EPOCH_KEY])
+            step = next((s for s in (_step(obj.get(k)) for k in STEP_KEYS) if s is not None), None)
+            if step is None:
+                step = _step(obj.get(EPOCH_KEY))
             if step is None:
                 step = auto
             auto = step + 1

@@ -139,6 +139,7 @@ class LocalBackend(Backend):
         self._stop.clear()
         self.interrupted = False
         results: dict[str, TaskResult] = {}
+        previous_term = _stop_on_sigterm()
         pool = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="trialwise-run")
         futures: dict[Future[TaskResult], Task] = {pool.submit(self._run_one, t, observer): t for t in tasks}
         pending = set(futures)
@@ -160,4 +161,19 @@ class LocalBackend(Backend):
             self.interrupted = True
         finally:
             pool.shutdown(wait=True)
+            if previous_term is not None:
+                signal.signal(signal.SIGTERM, previous_term)
         return [results[t.run_id] for t in tasks]
+
+
+def _raise_interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _stop_on_sigterm() -> object | None:
+    """Treat SIGTERM (CI cancelling a job, ``timeout``, ``kill``) like Ctrl-C while runs are going:
+    the children live in their own sessions, so without this they would outlive the runner, their runs
+    would stay ``running`` and the worktree would be left behind. Returns the previous handler."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, _raise_interrupt)

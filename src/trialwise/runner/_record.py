@@ -11,7 +11,7 @@ from pathlib import Path
 
 from trialwise.api import _files as F
 from trialwise.settings import MetricConfig
-from trialwise.runner._ingest import ingest_run_dir, summarize
+from trialwise.runner._ingest import Ingested, ingest_run_dir, summarize
 from trialwise.store._store import Store
 
 MISSING_PATH_RE = re.compile(r"(?:No such file or directory|FileNotFoundError)[^'\"]*['\"]([^'\"]+)['\"]")
@@ -32,7 +32,12 @@ def read_tail(path: Path, n: int = STDERR_TAIL_BYTES) -> str:
 def record_run(store: Store, run_id: str, run_dir: Path, metric: MetricConfig, *, status: str,
                exit_code: int | None, ended_at: float | None = None, error: str | None = None) -> dict[str, float]:
     """Ingest ``run_dir`` into the store and close the run with ``status``; returns its summary."""
-    data = ingest_run_dir(run_dir)
+    try:
+        data = ingest_run_dir(run_dir)
+    except Exception as exc:  # noqa: BLE001 - the run's status must be recorded whatever its files hold
+        data = Ingested([], {}, {})
+        note = f"trialwise could not read this run's metrics ({type(exc).__name__}: {exc}); its files are in {run_dir}"
+        error = f"{error}\n{note}" if error else note
     store.replace_metrics(run_id, "api", [p for p in data.points if p[4] == "api"])
     store.replace_metrics(run_id, "stdout", [p for p in data.points if p[4] == "stdout"])
     store.replace_metrics(run_id, "tensorboard", [p for p in data.points if p[4] == "tensorboard"])
