@@ -174,3 +174,34 @@ def test_public_api_is_pinned():
         "sample_errors", "stable_errors", "suggest_collapse", "tag_report", "worst_mistakes",
         "write_error_sheet", "write_predictions",
     ])
+
+
+def test_no_spread_across_seeds_is_not_significance():
+    """A small class whose recall is the same in every seed (1 of 2 right in A, 2 of 2 in B) has no
+    seed-to-seed variance; Welch's t is undefined there and 2 vs 2 seeds must not count as decisive."""
+    y = np.r_[np.zeros(50, int), np.ones(2, int)]
+    wrong_a = np.zeros(52, bool)
+    wrong_a[50] = True  # class 1: recall 0.5 in every A seed, 1.0 in every B seed
+    a = [_seed_preds(y, wrong_a, k=2)] * 2
+    b = [_seed_preds(y, np.zeros(52, bool), k=2)] * 2
+    change = next(c for c in te.compare_errors(a, b).classes if c.label == 1)
+    assert change.diff == pytest.approx(0.5)
+    assert change.p_value == pytest.approx(2 / 6)  # the exact permutation test of 2 vs 2 seeds
+    assert change.verdict == "no evidence"
+    # with 6 seeds per side the same pattern is evidence (2/924 < 0.05, Holm-corrected)
+    six = next(c for c in te.compare_errors(a * 3, b * 3).classes if c.label == 1)
+    assert six.p_value == pytest.approx(2 / 924) and six.verdict == "better"
+
+
+def test_compare_errors_names_the_side_whose_examples_differ():
+    y = np.zeros(10, dtype=int)
+    a = [_seed_preds(y, np.zeros(10, bool))] * 2
+    b = [te.Predictions.from_arrays(np.arange(1, 11), y, y)] * 2
+    with pytest.raises(DataError, match=r"B seed 0 predicts a different set of examples than A's first seed"):
+        te.compare_errors(a, b)
+
+
+def test_no_collapse_suggestion_for_the_two_classes_of_a_binary_task():
+    y_true = [0] * 10 + [1] * 10
+    y_pred = [0] * 6 + [1] * 4 + [1] * 7 + [0] * 3  # 40% and 30% confused both ways
+    assert te.suggest_collapse(y_true, y_pred) == ()

@@ -164,6 +164,9 @@ def test_tag_sheet_round_trip_reports_ceilings_and_malformed_sheets_name_the_row
     assert rep["cooccurrence"][tags.index("dog")][tags.index("blurry")] == both
     text = repo.tw("errors", "tags", str(sheet), "--run", runs[0]["id"]).stdout
     assert f"fixing every `blurry` error would take the error from {100 * err:.1f}% to at best" in text
+    for row in rep["rows"]:  # the table's ceiling interval is the sentence's (ends rounded outwards in both)
+        low, high = math.floor(1000 * row["ceiling_low"] + 1e-9) / 10, math.ceil(1000 * row["ceiling_high"] - 1e-9) / 10
+        assert f"{low:.1f}% – {high:.1f}%" in text and f"{low:.1f}%–{high:.1f}%" in text
 
     rows[2]["blurry"] = "maybe"  # CSV row 4 (header = row 1)
     rows[5]["id"] = "999999"     # CSV row 7
@@ -264,6 +267,8 @@ def test_import_as_seeds_compare_and_attach_to_a_run(trained, tmp_path):
         path = _write_csv(tmp_path / f"b{seed}.csv", ["id", "y_true", "y_pred", *[f"score_{j}" for j in range(10)]], rows)
         repo.tw_json("errors", "import", str(path), "--name", "fixed-class", "--seed", str(seed))
     out = repo.tw_json("errors", "compare", exp["id"], "fixed-class")
+    header = repo.tw("errors", "compare", exp["id"], "fixed-class").stdout.splitlines()[0]
+    assert header.startswith(f"A {exp['name']} ({exp['id']}, 2 seeds) → B fixed-class (")  # ids: names can repeat
     assert out["fixed"] and set(out["fixed"]) == set(a0.index[wrong_both & (a0.y_true == target)]) and out["broken"] == []
     assert out["b"]["seeds"] == [0, 1]
     fixed = next(c for c in out["classes"] if c["name"] == str(target))

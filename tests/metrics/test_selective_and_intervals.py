@@ -186,3 +186,16 @@ def test_sgr_says_when_no_threshold_can_be_guaranteed():
     assert res.message.startswith("no threshold guarantees 99.9% accuracy")
     with pytest.raises(DataError):
         tm.selective_threshold([0.5, 0.7], [True], 0.9)
+
+
+def test_rare_event_message_says_below_names_the_class_and_handles_one_class():
+    y = np.r_[np.zeros(289, int), np.ones(11, int)]
+    below = tm.rare_event_warning(y, accuracy=0.73, classes=["healthy", "ill"])
+    # 73% [67.7%, 77.8%] is far below the 96.3% of always answering 'healthy': not "within noise"
+    assert below.warn and "is below 96.3%" in below.message and "within noise" not in below.message
+    assert "'healthy'" in below.message and below.majority_label == 0
+    near = tm.rare_event_warning(y, accuracy=0.96, classes=["healthy", "ill"])
+    assert near.warn and "within noise of 96.3%" in near.message and "'healthy'" in near.message
+    assert "always predicting 0" in tm.rare_event_warning(y, accuracy=0.96).message  # no names: the label
+    single = tm.rare_event_warning(np.zeros(50, int), accuracy=1.0)
+    assert single.warn and "every one of the 50 examples is of class 0" in single.message

@@ -261,3 +261,36 @@ def test_recheck_names_a_winner_only_when_it_is_significantly_better() -> None:
     loss = recheck(top[:2], {1: [0.3, 0.31, 0.29], 2: [0.5, 0.52, 0.49]}, metric="loss", direction="min",
                    fresh_seeds=[2, 3, 4])
     assert loss.winner.trial == 1 and loss.optimism < 0  # search value 0.95 was worse than its fresh loss
+
+
+def test_a_trial_with_a_failed_seed_is_not_a_winner_candidate() -> None:
+    """A configuration whose seed 1 crashes gets the mean of its surviving seed: it must not be crowned on it."""
+    import optuna
+
+    from trialwise.tune import StudyMeta, analyze_study
+
+    lucky = TrialRecord(1, "complete", "completed", {"lr": 2e-3}, 1.03, (1.03, math.nan), math.nan, 2, 1, "exp1")
+    assert lucky.n_failed == 1 and _trial(2, 0.9, 1e-3).n_failed == 0
+    assert [t.number for t in top_configurations([lucky, _trial(2, 0.90, 1e-3), _trial(3, 0.80, 3e-4)], 3, "max")] == [2, 3]
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    study = optuna.create_study(direction="maximize")
+    dist = {"lr": optuna.distributions.FloatDistribution(1e-5, 1e-1, log=True)}
+    for number, (lr, values) in enumerate([(2e-3, [1.03, math.nan]), (1e-3, [0.90, 0.91]), (3e-4, [0.80, 0.82])]):
+        ok = [v for v in values if not math.isnan(v)]
+        study.add_trial(optuna.trial.create_trial(
+            params={"lr": lr}, distributions=dist, value=sum(ok) / len(ok),
+            user_attrs={"outcome": "completed", "experiment_id": f"exp{number}", "seed_values": values,
+                        "seed_std": math.nan, "n_seeds": 2, "n_completed": len(ok)}))
+    meta = StudyMeta(commit="c0ffee", space=("lr=log:1e-5..1e-1",), fixed={}, objective=Objective("val_acc", "max"),
+                     seeds=2)
+    rechecked: list[int] = []
+
+    def run_fresh(trial: TrialRecord, seeds: list[int]) -> list[float]:
+        rechecked.append(trial.number)
+        return [0.9 - 0.05 * trial.number + 0.001 * s for s in seeds]
+
+    report = analyze_study(study, meta, "s", None, run_fresh=run_fresh, top_k=2, recheck_seeds=3)
+    assert rechecked == [1, 2] and report.recheck is not None and report.recheck.winner.trial == 1
+    assert report.best[0].number == 0  # still listed first (with its seed count), but not re-checked
+    assert any("trial(s) 0 (1 of 2 seeds) had failed seeds" in n and "trialwise show exp0" in n for n in report.notes)

@@ -129,6 +129,10 @@ def test_refusals(small: Repo) -> None:
     assert bad.returncode == 2 and "a log scale needs LOW > 0" in bad.stderr
     none = small.tw("sweep", check=False)
     assert none.returncode == 2 and "sweep suggest" in none.stderr
+    for option, value in (("--sampler", "bogus"), ("--pruner", "bogus")):
+        wrong = small.tw("sweep", "--param", "lr=log:1e-5..1e-1", "--trials", "1", option, value, check=False)
+        assert wrong.returncode == 2 and f"{option} must be one of" in wrong.stderr
+    assert small.tw_json("sweep", "ls") == []  # refused before any study was created
     small.write("notes.txt", "uncommitted\n")
     dirty = small.tw("sweep", "--param", "lr=log:1e-5..1e-1", "--trials", "1", check=False)
     assert dirty.returncode == 2 and "dirty" in dirty.stderr

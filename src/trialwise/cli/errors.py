@@ -111,10 +111,13 @@ def _save_plots(plots: dict[str, Any], directory: Path | None) -> list[str]:
     return [str(save_plot(data, Path(directory) / name)) for name, data in plots.items()]
 
 
-def _pct(x: float | None) -> str:
+def _pct(x: float | None, rounding: str = "nearest") -> str:
+    """A percentage with one decimal; 'down'/'up' for interval ends (as the sentences round them)."""
     if x is None or not math.isfinite(x):
         return "—"
-    return f"{100 * x:.1f}%"
+    from trialwise.metrics._common import fmt_pct
+
+    return fmt_pct(x, 1, rounding)
 
 
 def _print_note(note: str | None) -> None:
@@ -243,8 +246,8 @@ def compare_cmd(
     if as_json:
         print_json({**who, "split": split, **result.to_dict()})
         return
-    console.print(f"[bold]{exp_a.name}[/] ({len(side_a)} seeds) → [bold]{exp_b.name}[/] ({len(side_b)} seeds), "
-                  f"split {split!r}", highlight=False)
+    console.print(f"A [bold]{exp_a.name}[/] ({exp_a.id}, {len(side_a)} seeds) → B [bold]{exp_b.name}[/] ({exp_b.id}, "
+                  f"{len(side_b)} seeds), split {split!r}", highlight=False)
     t = Table(title="per-class recall", title_justify="left")
     for col in ("class", "support", "recall A", "recall B", "change", "p (Holm)", "verdict"):
         t.add_column(col)
@@ -322,7 +325,7 @@ def tags_cmd(
     for col in ("tag", "count", "share of errors (95% CI)", "ceiling", "ceiling 95% CI", "max gain"):
         t.add_column(col, justify="left" if col == "tag" else "right")
     for row in report.rows:
-        ci = "" if report.census else f"{_pct(row.ceiling_low)} – {_pct(row.ceiling_high)}"
+        ci = "" if report.census else f"{_pct(row.ceiling_low, 'down')} – {_pct(row.ceiling_high, 'up')}"
         t.add_row(row.tag, str(row.count), str(row.share), _pct(row.ceiling), ci, f"{100 * row.max_gain:.1f} pts")
     console.print(t)
     if len(report.tags) > 1:

@@ -48,7 +48,9 @@ class _Printer:
     def trial_finished(self, r: Any) -> None:
         self.stop()
         if r.outcome == "completed":
-            what = f"[bold]{fmt(r.value)}[/] ± {fmt(r.seed_std)} ({r.n_completed} seeds" + (
+            seeds = f"{r.n_completed} of {r.n_seeds} seeds, [red]{r.n_failed} failed[/]" if r.n_failed else (
+                f"{r.n_completed} seeds")
+            what = f"[bold]{fmt(r.value)}[/] ± {fmt(r.seed_std)} ({seeds}" + (
                 f", {r.reused} reused)" if r.reused else ")")
         elif r.outcome == "pruned":
             what = f"[yellow]pruned at step {r.pruned_step}[/]"
@@ -66,7 +68,7 @@ def _render_trials(report: Any) -> None:
         table.add_column(col)
     for r in report.best:
         table.add_row(str(r.number), *[fmt(r.params.get(n)) for n in names], f"{fmt(r.value)} ± {fmt(r.seed_std)}",
-                      str(r.n_completed))
+                      f"{r.n_completed} of {r.n_seeds} ([red]{r.n_failed} failed[/])" if r.n_failed else str(r.n_completed))
     console.print(table)
     console.print("trials: " + ", ".join(f"{v} {k}" for k, v in sorted(report.counts.items())), highlight=False)
 

@@ -110,7 +110,8 @@ def suggest_collapse(y_true: Any, y_pred: Any, classes: Sequence[str] | None = N
     Returns
     -------
     tuple of CollapseSuggestion
-        Sorted by the smaller of the two shares, largest first.
+        Sorted by the smaller of the two shares, largest first; empty with fewer than three classes
+        (merging both classes of a binary task leaves nothing to predict).
 
     References
     ----------
@@ -118,6 +119,8 @@ def suggest_collapse(y_true: Any, y_pred: Any, classes: Sequence[str] | None = N
     """
     share_min = check_fraction(min_share, "min_share", "suggest_collapse", open_high=False)
     labels, m = _confusion(y_true, y_pred, "suggest_collapse")
+    if len(labels) < 3:
+        return ()  # merging the two classes of a binary task would leave nothing to predict
     names = label_names(labels, classes)
     support = m.sum(axis=1).astype(np.float64)
     share = np.divide(m, support[:, None], out=np.zeros(m.shape), where=support[:, None] > 0)
@@ -199,11 +202,17 @@ def worst_mistakes(preds: Predictions, k: int = 10) -> tuple[Mistake, ...]:
 
 # -- across seeds -----------------------------------------------------------------------------------
 
-def _align(runs: Sequence[Predictions], where: str, reference: Predictions | None = None) -> list[Predictions]:
-    """The runs reordered to the reference's id order; same ids and same true labels required."""
+def _align(runs: Sequence[Predictions], where: str, reference: Predictions | None = None,
+           side: str = "") -> list[Predictions]:
+    """The runs reordered to the reference's id order; same ids and same true labels required.
+
+    ``side`` ('A', 'B') names the runs in errors; the reference is then A's first seed.
+    """
     if not runs:
         raise UsageError(f"{where} needs at least one Predictions per side.")
     ref = reference if reference is not None else runs[0]
+    who = f"{side} seed" if side else "seed"
+    first = "A's first seed" if reference is not None else "the first seed"
     ref_ids = ref.ids.astype(str)
     index = {v: i for i, v in enumerate(ref_ids.tolist())}
     out = []
@@ -212,15 +221,15 @@ def _align(runs: Sequence[Predictions], where: str, reference: Predictions | Non
         extra = sorted(set(ids.tolist()) - index.keys())
         missing = sorted(index.keys() - set(ids.tolist()))
         if extra or missing:
-            raise DataError(f"{where}: seed {s} predicts a different set of examples than the first "
+            raise DataError(f"{where}: {who} {s} predicts a different set of examples than {first} "
                             f"(missing ids {missing[:5]}, extra ids {extra[:5]}); compare predictions on one split.")
         pos = np.empty(len(ids), dtype=np.int64)
         pos[[index[v] for v in ids.tolist()]] = np.arange(len(ids))
         yt = p.y_true[pos]
         if yt.dtype.kind != ref.y_true.dtype.kind or np.any(yt != ref.y_true):
             bad = ref_ids[yt != ref.y_true][:5].tolist() if yt.dtype.kind == ref.y_true.dtype.kind else "all"
-            raise DataError(f"{where}: seed {s} has different true labels for ids {bad}; the seeds must share "
-                            f"one labelled split.")
+            raise DataError(f"{where}: {who} {s} has different true labels than {first} for ids {bad}; the seeds "
+                            f"must share one labelled split.")
         out.append(Predictions(ids=ref.ids, y_true=ref.y_true, y_pred=p.y_pred[pos],
                                scores=None if p.scores is None else p.scores[pos],
                                loss=None if p.loss is None else p.loss[pos],
@@ -325,8 +334,13 @@ def _welch_p(a: np.ndarray, b: np.ndarray) -> float:
     if len(a) < 2 or len(b) < 2:
         return math.nan
     if np.var(a) == 0 and np.var(b) == 0:
-        # identical seeds on both sides: no spread to test against
-        return 1.0 if np.mean(a) == np.mean(b) else 0.0
+        # no seed-to-seed spread on either side (common for small classes: recall 1/2 in every seed):
+        # the t statistic is undefined, and p = 0 would call 2 vs 2 seeds decisive. The exact
+        # permutation test needs no variance and can only get as small as the seeds allow.
+        if np.mean(a) == np.mean(b):
+            return 1.0
+        masks, exact = _permutation_masks(len(a) + len(b), len(a), np.random.default_rng(0))
+        return _permutation_p(a, b, masks, exact)
     return float(ttest_ind(b, a, equal_var=False).pvalue)
 
 
@@ -372,9 +386,10 @@ def compare_errors(preds_a: Sequence[Predictions], preds_b: Sequence[Predictions
     """Which classes and examples got better or worse from A to B, judged across seeds.
 
     For every class, recall is computed per seed on each side and the two sets of seeds are
-    compared (Welch's t-test, or an exact permutation test), then Holm-corrected across classes so
-    the chance of any false "better"/"worse" stays below ``alpha``. Examples are "fixed" when every
-    A seed gets them wrong and every B seed right, "broken" for the reverse.
+    compared (Welch's t-test, or an exact permutation test; under Welch, a class whose recall does not
+    vary across seeds on either side gets the permutation test, as t is undefined), then Holm-corrected
+    across classes so the chance of any false "better"/"worse" stays below ``alpha``. Examples are
+    "fixed" when every A seed gets them wrong and every B seed right, "broken" for the reverse.
 
     Parameters
     ----------
@@ -399,8 +414,8 @@ def compare_errors(preds_a: Sequence[Predictions], preds_b: Sequence[Predictions
         raise UsageError(f"The 'method' parameter of compare_errors must be 'welch' or 'permutation'. "
                          f"Got {method!r} instead.")
     alpha = check_fraction(alpha, "alpha", "compare_errors")
-    a = _align(preds_a, "compare_errors")
-    b = _align(preds_b, "compare_errors", reference=a[0])
+    a = _align(preds_a, "compare_errors", side="A")
+    b = _align(preds_b, "compare_errors", reference=a[0], side="B")
     y = a[0].y_true
     labels = np.unique(y)
     names = label_names(labels, a[0].classes)

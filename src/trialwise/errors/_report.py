@@ -522,11 +522,16 @@ def _class_rows(preds: Predictions, labels: np.ndarray, binary: bool, cut: float
         ap = target = None
         if scores is not None:
             s = scores if binary else scores[:, j]
-            curve = precision_recall_curve(y, s, pos_label=label)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                curve = precision_recall_curve(y, s, pos_label=label)
+                if target_precision is not None or target_recall is not None:
+                    target = threshold_for_target(y, s, precision=target_precision, recall=target_recall,
+                                                  pos_label=label)
+            for w in {str(w.message) for w in caught if issubclass(w.category, UserWarning)}:
+                warnings.warn(f"class {name!r}: {w}", UserWarning, stacklevel=2)  # which class it is about
             curves.append((name, curve))
             ap = curve.average_precision
-            if target_precision is not None or target_recall is not None:
-                target = threshold_for_target(y, s, precision=target_precision, recall=target_recall, pos_label=label)
         rows.append(ClassMetrics(label=label, name=name, support=tp + fn, prevalence=(tp + fn) / preds.n,
                                  precision=prec, recall=rec, fscore=f, tp=tp, fp=fp, fn=fn, tn=tn,
                                  average_precision=ap, target=target))
@@ -584,7 +589,7 @@ def metrics_report(preds: Predictions, *, threshold: float | None = None, beta: 
         raise DataError("--target-accuracy needs a confidence per example; these predictions have no scores.")
     binary = (scores is not None and scores.ndim == 1) or (scores is None and len(labels) == 2)
     accuracy = 1.0 - preds.error_rate
-    rare = rare_event_warning(y, accuracy)
+    rare = rare_event_warning(y, accuracy, classes=preds.classes)
     notes: list[str] = []
     # binary scores are always thresholded; one-vs-rest thresholds only when asked (argmax otherwise)
     cut = (DEFAULT_THRESHOLD if threshold is None else threshold) if binary and scores is not None else threshold

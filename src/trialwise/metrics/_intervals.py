@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from trialwise._exceptions import DataError, UsageError
-from trialwise.metrics._common import Record, as_labels, check_fraction, fmt_pct
+from trialwise.metrics._common import Record, as_labels, check_fraction, fmt_pct, label_names
 
 __all__ = ["Interval", "RareEventCheck", "rare_event_warning", "wilson_interval"]
 
@@ -93,7 +94,8 @@ class RareEventCheck(Record):
     message: str
 
 
-def rare_event_warning(y_true: Any, accuracy: float, confidence: float = DEFAULT_CONFIDENCE) -> RareEventCheck:
+def rare_event_warning(y_true: Any, accuracy: float, confidence: float = DEFAULT_CONFIDENCE,
+                       classes: Sequence[str] | None = None) -> RareEventCheck:
     """Warn when ``accuracy`` is within noise of the trivial always-majority-class accuracy.
 
     With a disease one person in a million has, predicting "nobody is ill" scores 99.9999%
@@ -109,6 +111,8 @@ def rare_event_warning(y_true: Any, accuracy: float, confidence: float = DEFAULT
         The model's accuracy on that set, in [0, 1].
     confidence : float
         Level of the Wilson interval.
+    classes : sequence of str, optional
+        Display names of integer labels (``classes[label]``), used in the message.
 
     Returns
     -------
@@ -131,13 +135,20 @@ def rare_event_warning(y_true: Any, accuracy: float, confidence: float = DEFAULT
     majority = counts[i] / n
     interval = wilson_interval(round(acc * n), n, confidence)
     warn = interval.low <= majority
-    name = values[i].item()
-    if warn:
+    label = values[i].item()
+    name = label_names(values[i:i + 1], classes)[0] if classes is not None else label
+    if warn and len(values) == 1:
+        message = (f"every one of the {n} examples is of class {name!r}: accuracy {interval} says nothing "
+                   f"about telling classes apart; evaluate on data that contains the other class(es)")
+    elif warn and interval.high < majority:
+        message = (f"accuracy {interval} on {n} examples is below {fmt_pct(majority)}, the accuracy of always "
+                   f"predicting {name!r}; report precision and recall of the rarer class(es) instead of accuracy")
+    elif warn:
         message = (f"accuracy {interval} on {n} examples is within noise of {fmt_pct(majority)}, the accuracy "
                    f"of always predicting {name!r}; report precision and recall of the rarer "
                    f"class(es) instead of accuracy")
     else:
         message = (f"accuracy {interval} clears the always-{name!r} rate of {fmt_pct(majority)}")
-    return RareEventCheck(warn=bool(warn), accuracy=interval, majority_label=name,
+    return RareEventCheck(warn=bool(warn), accuracy=interval, majority_label=label,
                           majority_rate=float(majority), minority_rate=float(counts.min() / n),
                           n_classes=len(values), message=message)

@@ -204,7 +204,8 @@ def threshold_for_target(y_true: Any, scores: Any, *, precision: float | None = 
     -------
     ThresholdChoice
         With Wilson 95% intervals of the achieved precision and recall (both are estimates from
-        this sample: the threshold will not give exactly the same numbers on new data).
+        this sample: the threshold will not give exactly the same numbers on new data). Not
+        achieved when ``y_true`` has no positive example (recall is then undefined).
 
     References
     ----------
@@ -219,6 +220,11 @@ def threshold_for_target(y_true: Any, scores: Any, *, precision: float | None = 
     target = check_fraction(precision if precision is not None else recall, metric, where,  # type: ignore[arg-type]
                             open_high=False)
     curve = precision_recall_curve(y_true, scores, pos_label)
+    if curve.n_positive == 0:
+        # recall is 1 at every threshold by convention: any recall target would be "met" by a fiction
+        message = (f"no positive example ({pos_label!r}) among these {curve.n} examples: precision and recall "
+                   f"targets are undefined; evaluate on data that contains the positive class")
+        return ThresholdChoice(metric, target, False, None, None, None, 0, message)
     p, r, t = curve.precision[:-1], curve.recall[:-1], curve.thresholds
     if metric == "precision":
         ok = p >= target

@@ -75,12 +75,17 @@ def _key(direction: str) -> Any:
 
 
 def top_configurations(trials: Sequence[TrialRecord], k: int, direction: str) -> list[TrialRecord]:
-    """The ``k`` best completed trials, one per distinct configuration (experiment), best first."""
+    """The ``k`` best completed trials, one per distinct configuration (experiment), best first.
+
+    Trials with a failed seed are left out: their mean rests on the seeds that survived (a
+    configuration that crashes one seed in two would otherwise be crowned on its lucky half).
+    """
     key = _key(direction)
     seen: set[str] = set()
     out: list[TrialRecord] = []
-    for t in sorted((t for t in trials if t.state == "complete" and t.value is not None and math.isfinite(t.value)),
-                    key=lambda t: key(t.value), reverse=True):
+    done = (t for t in trials
+            if t.state == "complete" and t.value is not None and math.isfinite(t.value) and t.n_failed == 0)
+    for t in sorted(done, key=lambda t: key(t.value), reverse=True):
         ident = t.experiment_id or repr(sorted(t.params.items()))
         if ident in seen:
             continue

@@ -88,9 +88,17 @@ def analyze_study(study: Any, meta: StudyMeta, name: str, storage: str | None, *
     best = _best(records, objective.direction, BEST_SHOWN)
     done = [r for r in records if r.state == "complete" and r.value is not None and math.isfinite(r.value)]
     space = meta.parsed_space
+    partial = [r for r in done if r.n_failed]
+    if partial:
+        shown = ", ".join(f"{r.number} ({r.n_completed} of {r.n_seeds} seeds)" for r in partial[:10])
+        notes.append(f"trial(s) {shown}{' ...' if len(partial) > 10 else ''} had failed seeds: their mean rests on "
+                     f"the seeds that completed, so they are not re-checked as winners; `trialwise show "
+                     f"{partial[0].experiment_id or 'EXPERIMENT'}` says why trial {partial[0].number}'s seed failed")
     rc = None
-    if run_fresh is not None and top_k > 0 and recheck_seeds > 0 and done:
-        top = top_configurations(records, top_k, objective.direction)
+    top = top_configurations(records, top_k, objective.direction) if top_k > 0 else []
+    if run_fresh is not None and top_k > 0 and recheck_seeds > 0 and done and not top:
+        notes.append("no trial completed every seed: nothing to re-check")
+    if run_fresh is not None and recheck_seeds > 0 and top:
         fresh_seeds = list(range(meta.seeds, meta.seeds + recheck_seeds))
         fresh = {t.number: run_fresh(t, fresh_seeds) for t in top}
         rc = recheck(top, fresh, metric=objective.metric, direction=objective.direction, fresh_seeds=fresh_seeds,

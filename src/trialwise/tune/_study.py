@@ -227,6 +227,11 @@ class TrialRecord(Record):
     note: str = ""
 
     @property
+    def n_failed(self) -> int:
+        """Seeds of the trial that gave no value (failed, crashed, timed out); its mean rests on the rest."""
+        return max(0, self.n_seeds - self.n_completed)
+
+    @property
     def counted(self) -> bool:
         return self.outcome in COUNTED_OUTCOMES and self.state in ("complete", "pruned", "fail")
 

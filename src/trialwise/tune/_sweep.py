@@ -240,6 +240,9 @@ def run_sweep(spec: SweepSpec, store: Store, *, launch: Launch | None = None,
                          "(`trialwise sweep suggest` proposes a space)")
     observer = observer or SweepObserver()
     launch = launch or (lambda ls, backend: run_experiment(ls, store, backend))
+    # refuse a bad --sampler/--pruner before a study exists: it would be created with its first trial queued
+    make_sampler(spec.sampler, spec.space, grid_points=spec.grid_points)
+    pruner = make_pruner(spec.pruner, spec.pruner_startup)
     commit = _commit(spec)
     meta = _meta(spec, commit)
     objective = meta.objective
@@ -253,7 +256,7 @@ def run_sweep(spec: SweepSpec, store: Store, *, launch: Launch | None = None,
     study.sampler = make_sampler(spec.sampler, spec.space,
                                  seed=None if spec.sampler_seed is None else spec.sampler_seed + n_existing,
                                  startup_trials=spec.startup_trials, grid_points=spec.grid_points)
-    study.pruner = make_pruner(spec.pruner, spec.pruner_startup)
+    study.pruner = pruner
     budget = spec.trials
     if spec.sampler == "grid":  # an exhausted grid would repeat its points: the grid is the budget
         budget = min(budget, math.prod(len(v) for v in spec.space.grid(spec.grid_points).values()))
