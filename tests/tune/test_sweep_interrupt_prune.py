@@ -131,3 +131,26 @@ def test_learning_rate_on_the_training_loss_then_the_rest_on_validation(tmp_path
     assert out["counts"] == {"completed": 3}
     # on the training loss the best learning rate is the higher one the synthetic script rewards there
     assert math.log10(best.params["lr"]) > -2.5 - 0.5
+
+
+def test_two_workers_share_one_study_without_repeating_trials(tmp_path: Path) -> None:
+    """Two `trialwise sweep` processes on one study name split the trials (Optuna RDB storage)."""
+    repo = synthetic_repo(tmp_path / "repo")
+    args = [sys.executable, "-m", "trialwise", "sweep", "--study", "par", "--param", "lr=log:1e-5..1e-1",
+            "--param", "width=int:32..512", "--set", "sleep=0.3", "--trials", "6", "--seeds", "1",
+            "--sampler", "random", "--pruner", "none", "--top-k", "0", "--jobs", "1", "--json"]
+    workers = [subprocess.Popen(args, cwd=repo.path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for _ in range(2)]
+    outs = [w.communicate(timeout=SAFETY_TIMEOUT_S) for w in workers]
+    for w, (out, err) in zip(workers, outs):
+        assert w.returncode == 0, err
+    ran = [set(json.loads(out)["outcome"]["ran"]) for out, _ in outs]
+    assert ran[0] and ran[1] and not ran[0] & ran[1]  # both worked, on different trials
+    storage = json.loads(outs[0][0])["outcome"]["storage"]
+    complete = [t for t in study(storage, "par").trials if t.state.name == "COMPLETE"]
+    assert 6 <= len(complete) <= 7  # a worker may start one trial past the budget while the other finishes
+    configs = [tuple(sorted(t.params.items())) for t in complete]
+    assert len(set(configs)) == len(configs)  # no configuration ran twice
+    store = repo.store()
+    completed = [(r.experiment_id, r.seed) for r in store.runs() if r.status == "completed"]
+    assert len(completed) == len(set(completed)) == len(complete)

@@ -252,7 +252,8 @@ def run_sweep(spec: SweepSpec, store: Store, *, launch: Launch | None = None,
     n_existing = len(study.get_trials(deepcopy=False))
     if n_existing == 0 and spec.default_first and spec.sampler != "grid":
         first, notes = default_trial(spec.space)
-        study.enqueue_trial(first, user_attrs={"note": "first trial: " + ", ".join(f"{k} {v}" for k, v in notes.items())})
+        study.enqueue_trial(first, user_attrs={"note": "first trial: " + ", ".join(f"{k} {v}" for k, v in notes.items())},
+                            skip_if_exists=True)  # a second worker starting at once must not queue it again
     study.sampler = make_sampler(spec.sampler, spec.space,
                                  seed=None if spec.sampler_seed is None else spec.sampler_seed + n_existing,
                                  startup_trials=spec.startup_trials, grid_points=spec.grid_points)
