@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from trialwise.decide._arms import SECONDS_PER_DAY, load_arm
-from trialwise.provenance import diff_fingerprints, environment_fingerprint, resolve_ref
+from trialwise.provenance import diff_fingerprints, environment_fingerprint, interpreter_of, resolve_ref
 from trialwise.store._records import Experiment
 from trialwise.store._store import Store
 
@@ -45,7 +45,7 @@ def staleness(store: Store, root: Path, ref: str, profile: str | None, mode: str
     age = (time.time() - max(r.ended_at or 0 for r in runs)) / SECONDS_PER_DAY
     if age > max_age_days:
         reasons.append(f"it is {age:.1f} days old (max {max_age_days:g})")
-    here = environment_fingerprint()["hash"]
+    here = environment_fingerprint(interpreter_of(latest.command, root))["hash"]
     if all(r.env_hash != here for r in runs):
         reasons.append("this machine's environment differs from the one it ran in")
     return reasons

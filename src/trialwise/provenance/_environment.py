@@ -1,7 +1,9 @@
 """Environment fingerprints: what pattern #9 calls external factors (machine, CUDA, packages, user).
 
 The fingerprint is computed without importing torch (package metadata and ``nvidia-smi`` only), so
-it is cheap enough to take before every experiment.  The hash that decides whether a stored seed
+it is cheap enough to take before every experiment.  It describes the interpreter the training
+command runs under (``python``, a path to one, or a console script such as ``torchrun`` through its
+shebang), which need not be trialwise's own: this module is stdlib-only and runs there as a script.  The hash that decides whether a stored seed
 can be reused covers what changes results (interpreter, platform, packages, CUDA, GPUs) and leaves
 out who launched it and on which host; those are recorded and shown in diffs.
 """
@@ -13,11 +15,14 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shutil
 import socket
 import subprocess
 import sys
+from collections.abc import Sequence
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 HASH_EXCLUDED = ("host", "user", "cpu_count")
@@ -25,6 +30,15 @@ HASH_EXCLUDED = ("host", "user", "cpu_count")
 
 NVIDIA_SMI_TIMEOUT_S = 10.0
 """How long ``nvidia-smi`` may take before GPUs are reported as unknown."""
+
+FOREIGN_TIMEOUT_S = 60.0
+"""How long fingerprinting another interpreter (the training command's) may take."""
+
+PYTHON_NAME = re.compile(r"^python(\d+(\.\d+)*)?(\.exe)?$")
+"""Executable names that are a Python interpreter (``python``, ``python3``, ``python3.11``)."""
+
+SHEBANG_BYTES = 512
+"""How much of a console script is read to find its ``#!`` interpreter line."""
 
 
 def _packages() -> dict[str, str]:
@@ -64,9 +78,73 @@ def _gpus() -> dict[str, Any]:
     return {"gpus": [r[0].strip() for r in rows], "driver": rows[0][1].strip() if rows else None}
 
 
+def interpreter_of(argv: Sequence[str], cwd: str | Path = ".") -> str | None:
+    """The Python interpreter that runs the command ``argv``, or ``None`` when it is not Python.
+
+    ``python train.py`` and ``/env/bin/python3 train.py`` name it; a console script
+    (``torchrun``, ``accelerate``, ``lightning``) names it in its ``#!`` line (``#!/usr/bin/env
+    python3`` is looked up on ``PATH``). Paths with a slash are relative to ``cwd``.
+    """
+    if not argv:
+        return None
+    exe = _resolve(argv[0], cwd)
+    if exe is None:
+        return None
+    if PYTHON_NAME.match(os.path.basename(exe)):
+        return exe
+    try:
+        with open(exe, "rb") as fh:
+            first = fh.read(SHEBANG_BYTES).split(b"\n", 1)[0].decode("utf-8", "replace")
+    except OSError:
+        return None
+    if not first.startswith("#!"):
+        return None
+    parts = first[2:].split()
+    if parts and os.path.basename(parts[0]) == "env":
+        parts = [p for p in parts[1:] if not p.startswith("-")]
+    if parts and PYTHON_NAME.match(os.path.basename(parts[0])):
+        return _resolve(parts[0], cwd)
+    return None
+
+
+def _resolve(token: str, cwd: str | Path) -> str | None:
+    if os.sep in token or (os.altsep and os.altsep in token):
+        path = Path(cwd) / token
+        return os.path.abspath(path) if path.is_file() else None
+    found = shutil.which(token)
+    return os.path.abspath(found) if found else None
+
+
+def environment_fingerprint(interpreter: str | None = None) -> dict[str, Any]:
+    """A JSON-able description of the environment of ``interpreter`` (default: this one), with its ``hash``.
+
+    Another interpreter is fingerprinted by running this stdlib-only module in it; when that fails
+    the fingerprint is this interpreter's, with ``fingerprint_note`` saying why.
+    """
+    if interpreter is None or os.path.abspath(interpreter) == os.path.abspath(sys.executable):
+        return _own_fingerprint()
+    return _foreign_fingerprint(os.path.abspath(interpreter))
+
+
+@lru_cache(maxsize=8)
+def _foreign_fingerprint(interpreter: str) -> dict[str, Any]:
+    try:
+        proc = subprocess.run([interpreter, os.path.abspath(__file__)], capture_output=True, text=True,
+                              timeout=FOREIGN_TIMEOUT_S, check=False)
+        fp = json.loads(proc.stdout) if proc.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError, ValueError):
+        fp = None
+    if not isinstance(fp, dict) or "hash" not in fp:
+        own = dict(_own_fingerprint())
+        own["fingerprint_note"] = (f"the training command's interpreter {interpreter} could not be fingerprinted; "
+                                   "this is trialwise's own environment")
+        own["hash"] = fingerprint_hash(own)
+        return own
+    return fp
+
+
 @lru_cache(maxsize=1)
-def environment_fingerprint() -> dict[str, Any]:
-    """A JSON-able description of this interpreter's environment, with its ``hash``."""
+def _own_fingerprint() -> dict[str, Any]:
     packages = _packages()
     gpu = _gpus()
     fp: dict[str, Any] = {
@@ -78,6 +156,7 @@ def environment_fingerprint() -> dict[str, Any]:
         "cpu_count": os.cpu_count(),
         "host": socket.gethostname(),
         "user": getpass.getuser(),
+        "executable": sys.executable,
         "executable_prefix": sys.prefix,
         "torch": packages.get("torch"),
         "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
@@ -94,7 +173,8 @@ def fingerprint_hash(fp: dict[str, Any]) -> str:
     """The reuse hash of a fingerprint: everything but :data:`HASH_EXCLUDED` and volatile paths."""
     keep = {
         k: v for k, v in fp.items()
-        if k not in HASH_EXCLUDED and k not in ("hash", "executable_prefix", "cuda_visible_devices")
+        if k not in HASH_EXCLUDED and k not in ("hash", "executable", "executable_prefix", "cuda_visible_devices",
+                                              "fingerprint_note")
     }
     return hashlib.sha256(json.dumps(keep, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -112,3 +192,7 @@ def diff_fingerprints(a: dict[str, Any], b: dict[str, Any]) -> list[tuple[str, A
         if pa.get(name) != pb.get(name):
             diffs.append((f"package {name}", pa.get(name), pb.get(name)))
     return diffs
+
+
+if __name__ == "__main__":  # run in the training command's interpreter by environment_fingerprint()
+    sys.stdout.write(json.dumps(_own_fingerprint(), default=str))

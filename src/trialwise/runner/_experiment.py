@@ -30,6 +30,7 @@ from trialwise.provenance import (
     dirty_patch,
     dirty_state,
     environment_fingerprint,
+    interpreter_of,
     git,
     ignored_top_level,
     metric_version,
@@ -276,7 +277,7 @@ def run_experiment(spec: LaunchSpec, store: Store, backend: Backend, observer: O
         patch_path.parent.mkdir(parents=True, exist_ok=True)
         patch_path.write_text(prep.patch, encoding="utf-8")
         store.add_artifact("dirty.patch", "patch", str(patch_path), experiment_id=exp.id)
-    fingerprint = environment_fingerprint()
+    fingerprint = environment_fingerprint(interpreter_of(prep.argv, root / cfg.workdir))
     env_hash = store.put_environment(fingerprint)
     reused: list[str] = []
     hints: list[str] = []
