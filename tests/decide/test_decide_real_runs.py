@@ -71,6 +71,9 @@ def test_compare_progression_regression_and_min_orientation(repo: Repo) -> None:
     loss = repo.tw_json("compare", "main", "feat/good", "--metric", "val_loss", "--metric", "val_acc")
     assert [d["verdict"] for d in loss["decisions"]] == ["progression", "progression"]
     assert loss["correction"] == "holm"
+    # an explicit direction wins over the name: val_loss:max reads the same drop as a regression
+    flipped = repo.tw_json("compare", "main", "feat/good", "--metric", "val_loss:max")
+    assert flipped["decisions"][0]["direction"] == "max" and flipped["verdict"] == "regression"
     one_sided = repo.tw_json("compare", "main", "feat/bad", "--alternative", "greater")
     assert one_sided["verdict"] == "no detectable difference"
     text = repo.tw("compare", "main", "feat/good").stdout

@@ -81,7 +81,7 @@ def render_decision(d: Any) -> None:
 def compare_cmd(
     baseline: str = typer.Argument(..., help="Baseline: experiment id/name/tag or git ref."),
     candidate: str = typer.Argument(..., help="Candidate: experiment id/name/tag or git ref."),
-    metric: list[str] = typer.Option(None, "--metric", help="Metric(s) to decide on (default: config). Several: Holm."),
+    metric: list[str] = typer.Option(None, "--metric", help="Metric(s) to decide on (default: config), NAME or NAME:max|min. Several: Holm."),
     alternative: str = typer.Option("two-sided", help="two-sided | greater (B better) | less (B worse)."),
     alpha: float = typer.Option(0.05, help="Significance level."),
     test: str = typer.Option("welch", help="welch | student | paired | mannwhitney."),
@@ -105,8 +105,7 @@ def compare_cmd(
     ctx = context()
     if paired:
         test = "paired"
-    metrics = metric or [ctx.config.metric.name]
-    direction = ctx.config.metric.direction
+    specs = [_metric_spec(token, ctx.config.metric) for token in (metric or [ctx.config.metric.name])]
     modes = sorted(ctx.config.modes) if all_modes else [mode]
     if until_decided:
         from trialwise.stats import sequential_design
@@ -117,7 +116,7 @@ def compare_cmd(
         for m in modes:
             a = _experiment_for(ctx, baseline, profile, m, create=True)
             b = _experiment_for(ctx, candidate, profile, m, create=True)
-            outcomes[m] = run_until_decided(ctx.store, ctx.root, a, b, metric=metrics[0], direction=direction, design=design,
+            outcomes[m] = run_until_decided(ctx.store, ctx.root, a, b, metric=specs[0][0], direction=specs[0][1], design=design,
                                             run_seeds=_runner(ctx, jobs, as_json), max_age_days=ctx.config.baseline.max_age_days)
             if not as_json:
                 o = outcomes[m]
@@ -127,11 +126,10 @@ def compare_cmd(
     for m in modes:
         a = _experiment_for(ctx, baseline, profile, m, create=False)
         b = _experiment_for(ctx, candidate, profile, m, create=False)
-        for name in metrics:
-            direction_m = direction if name == ctx.config.metric.name else _direction_for(name)
+        for name, direction_m in specs:
             decisions.append(decide(ctx.store, ctx.root, a, b, metric=name, direction=direction_m, alternative=alternative,
                                     alpha=alpha, test=test, max_age_days=ctx.config.baseline.max_age_days, strict=strict,
-                                    label=" / ".join(x for x in (m, name if len(metrics) > 1 else None) if x)))
+                                    label=" / ".join(x for x in (m, name if len(specs) > 1 else None) if x)))
     result = holm_adjust(decisions, alpha)
     if as_json:
         out = result.to_dict()
@@ -147,10 +145,19 @@ def compare_cmd(
         raise typer.Exit(EXIT_ERROR)
 
 
-def _direction_for(metric: str) -> str:
-    """Direction of a secondary metric: losses and errors are minimised, the rest maximised."""
-    lowered = metric.lower()
-    return "min" if any(k in lowered for k in ("loss", "error", "err", "perplexity", "wer", "cer", "mse", "mae")) else "max"
+MIN_METRIC_WORDS = ("loss", "error", "err", "perplexity", "wer", "cer", "mse", "mae")
+"""A secondary metric whose name contains one of these is minimised unless ``NAME:max`` says otherwise."""
+
+
+def _metric_spec(token: str, metric: Any) -> tuple[str, str]:
+    """``(name, direction)`` of a ``--metric`` value: ``NAME``, ``NAME:max`` or ``NAME:min``."""
+    name, _, suffix = token.rpartition(":")
+    if suffix in ("max", "min") and name:
+        return name, suffix
+    if token == metric.name:
+        return token, metric.direction
+    lowered = token.lower()
+    return token, "min" if any(k in lowered for k in MIN_METRIC_WORDS) else "max"
 
 
 @baseline_app.callback()
