@@ -148,15 +148,36 @@ def test_accuracy_in_percent_is_read_as_a_fraction():
 
 def test_chance_level_needs_the_number_of_classes_and_says_so():
     run = synth.chance_level(0)
+    no_loss = RunSeries({k: v for k, v in run.series.items() if "loss" not in k})
+    d = diagnose([no_loss])
+    assert "chance-level" not in d.codes and "n_classes" in d.not_checked["chance-level"]
+    # a cross-entropy at ln C says C: the chance level is read off the loss, and a note says so
     anonymous = RunSeries(run.series)
     d = diagnose([anonymous])
-    assert "chance-level" not in d.codes and "n_classes" in d.not_checked["chance-level"]
+    assert d.top.code == "chance-level" and any("read as 10 classes" in n for n in d.notes)
     assert diagnose([anonymous], n_classes=10).top.code == "chance-level"
     assert diagnose([RunSeries(run.series, config={"num_classes": 10})]).top.code == "chance-level"
     # an explicit chance (e.g. the majority-class rate) overrides 1/C
     binary = RunSeries(synth._flat_chance(0, n_classes=2).series)  # accuracy about 0.5
     assert diagnose([binary], n_classes=2).top.code == "chance-level"
     assert "chance-level" not in diagnose([binary], n_classes=2, chance=0.2).codes
+
+
+def test_classes_read_off_the_loss_only_when_it_sits_at_ln_c():
+    """Initial loss ln C, or a second half flat at ln C after an early spike (lr too high); a loss
+    that is not a cross-entropy at uniform predictions says nothing."""
+    rng = np.random.default_rng(3)
+    steps = np.arange(600, dtype=float)
+    ends = steps[59::60]
+    acc = {"val_acc": (ends, rng.binomial(400, 0.1, len(ends)) / 400)}
+    spiked = np.concatenate([[2355.0, 18.4, 4.9, 5.3, 8.2], 2.3026 * np.exp(rng.normal(0, 0.03, 595))])
+    d = diagnose([RunSeries({"train/loss": (steps, spiked), **acc})])
+    top = d.top
+    assert top.code == "chance-level" and top.causes[0].id == "lr-too-high"
+    assert "initial-loss" not in d.codes  # the start was a spike, not the initialization
+    mse = 0.75 * np.exp(-steps / 300) + 0.5  # starts at 1.25, between ln 3 and ln 4: nothing is inferred
+    d = diagnose([RunSeries({"loss": (steps, mse), **acc})])
+    assert "chance-level" not in d.codes and "n_classes" in d.not_checked["chance-level"]
 
 
 def test_missing_series_are_reported_as_not_checked():

@@ -68,6 +68,7 @@ def parse() -> argparse.Namespace:
         p.add_argument(f"--{name}", f"--{name.replace('-', '_')}", **kw)  # type: ignore[arg-type]
 
     add("lr", type=float, default=0.05)
+    add("opt", default="sgd", help="sgd (momentum 0.9) | adam")
     add("epochs", type=int, default=6)
     add("batch-size", type=int, default=32)
     add("data-fraction", type=float, default=1.0)
@@ -113,7 +114,8 @@ def main() -> None:
     x_val, y_val = torch.from_numpy(x_val).view(-1, 1, 8, 8), torch.from_numpy(y_val)
     model = build(args)
     watcher = tw.watch(model, every=5)
-    opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9)
+    opt = (torch.optim.Adam(model.parameters(), lr=args.lr) if args.opt == "adam"
+           else torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9))
     loss_fn = nn.CrossEntropyLoss()
     gen = torch.Generator().manual_seed(seed)
     step = 0

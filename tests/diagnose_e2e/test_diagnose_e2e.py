@@ -47,6 +47,8 @@ CASES: dict[str, tuple[dict[str, Any], str | None, str | None]] = {
     "dead_relu": ({"dead_relu": 1}, "dead-units", "bad-init"),
     "vanishing": ({"deep_sigmoid": 1}, "vanishing-gradients", "saturating-activations"),
     "exploding": ({"accumulate_grads": 1}, "exploding-gradients", None),
+    "adam_lr_high": ({"opt": "adam", "lr": 1.0}, "dead-units", "lr-too-high"),  # the first steps kill the ReLUs
+    "overfit": ({"data_fraction": 0.05, "epochs": 40}, "overfitting", "too-little-data"),  # ~70 examples memorised
 }
 
 
@@ -70,6 +72,14 @@ def _diagnose(repo: Repo, exp: str) -> dict[str, Any]:
     out = repo.tw_json("diagnose", exp)
     assert out["seeds"] == list(range(SEEDS))
     return out["diagnosis"]
+
+
+def test_an_early_loss_spike_blames_the_learning_rate_not_the_initialisation(lab):
+    repo, exps = lab
+    d = _diagnose(repo, exps["adam_lr_high"])
+    by_code = {f["code"]: f for f in d["findings"]}
+    assert by_code["chance-level"]["causes"][0]["id"] == "lr-too-high"
+    assert "initial-loss" not in by_code  # the loss before the first update was ln C
 
 
 def test_healthy_training_raises_no_finding(lab):

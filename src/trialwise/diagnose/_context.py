@@ -75,10 +75,43 @@ class RunContext:
             if role in SCORE_ROLES and (directions.get(role) or directions.get(name)) == "min":
                 c = Curve(c.name, c.steps, -c.values)
             self._curves[role] = c
+        self.classes_inferred: str | None = None
+        if self.n_classes is None and chance is None:
+            self._infer_classes()
         spans = [c.steps for r, c in self._curves.items() if r in _CURVE_ROLES and c.n]
         allsteps = np.concatenate(spans) if spans else np.array([0.0, 1.0])
         self.s0 = float(allsteps.min())
         self.s1 = float(allsteps.max()) if allsteps.max() > allsteps.min() else float(allsteps.min()) + 1.0
+
+    def _infer_classes(self) -> None:
+        """Infer C from a cross-entropy at uniform predictions, ln(C), when the script did not say.
+
+        Two readings, first match wins: the initial loss (Karpathy 2019, "verify loss @ init": a
+        C-class softmax starts at ln C), or a loss whose second half stays at ln C (it never left
+        uniform predictions). Only with an accuracy series to judge against 1/C; a note says so.
+        """
+        if self.accuracy() is None:
+            return
+        loss = self.loss()
+        f = loss.finite() if loss is not None else None
+        if f is None or f.n < T.MIN_CURVE_POINTS:
+            return
+        readings = [("initial", float(np.median(f.values[:T.INITIAL_LOSS_POINTS])))]
+        smooth = f.smooth().values
+        second = smooth[len(smooth) // 2:]
+        if len(second) and float(np.ptp(second)) <= T.INFER_FLAT_SPREAD * float(np.median(second)):
+            readings.append(("flat", float(np.median(second))))
+        for how, value in readings:
+            if not value > 0:
+                continue
+            c = int(round(math.exp(min(value, math.log(T.INFER_MAX_CLASSES + 1)))))
+            if 2 <= c <= T.INFER_MAX_CLASSES and abs(value - math.log(c)) <= T.INFER_LN_TOL:
+                self.n_classes, self.chance, self.ln_c = c, 1.0 / c, math.log(c)
+                self.classes_inferred = how
+                self.notes.append(f"{loss.name} {'starts' if how == 'initial' else 'stays'} at {value:.3g} ~ ln {c}: "
+                                  f"read as {c} classes, chance {1 / c:.3g} (report n_classes with tw.config or pass "
+                                  "--chance to be exact)")
+                return
 
     def _percent(self, c: Curve) -> Curve:
         f = c.values[np.isfinite(c.values)]

@@ -307,11 +307,13 @@ def _initial_loss_ratio(ctx: RunContext) -> float | None:
 def initial_loss(ctx: RunContext) -> Evidence | None:
     """The first logged cross-entropy far above ln(C) (TheDeepChecker; Karpathy's "verify loss @ init")."""
     ratio = _initial_loss_ratio(ctx)
-    if ratio is None or ctx.ln_c is None:
+    if ratio is None or ctx.ln_c is None or ctx.classes_inferred == "flat":  # C was read off the end, not the start
         return None
     c = ctx.curve("train_loss")
     assert c is not None
     f = c.finite()
+    if float(f.values[0]) <= T.INITIAL_LOSS_FACTOR * ctx.ln_c:
+        return None  # the very first loss (computed before any update) was fine: later points are training
     v0 = float(np.median(f.values[:T.INITIAL_LOSS_POINTS]))
     promote: tuple[str, ...] = ()
     bs = ctx.config_value("batch_size", "batch-size", "bs")
@@ -354,11 +356,30 @@ def chance_level(ctx: RunContext) -> Evidence | None:
     else:
         return None
     falling = p is not None and p.start - p.end > max(T.NOISE_Z * p.noise, T.MIN_FALL * abs(p.start))
-    if rising or falling:
+    spike = _early_spike(ctx)
+    if spike is not None:
+        promote.append("lr-too-high")
+        text += f"; {spike}"
+    elif rising or falling:
         promote += ["not-started", "lr-too-low"]
     if _lr_low_hint(ctx):
         promote.insert(0, "lr-too-low")
     return Evidence(text, values, strength=st, promote=tuple(dict.fromkeys(promote)))
+
+
+def _early_spike(ctx: RunContext) -> str | None:
+    """The training loss blew up at the start (far above ln C) before settling: updates too large."""
+    c = ctx.loss()
+    if c is None or ctx.ln_c is None:
+        return None
+    f = c.finite()
+    if f.n < T.MIN_CURVE_POINTS:
+        return None
+    early = f.values[f.steps <= f.steps[0] + T.HEAD * (f.steps[-1] - f.steps[0])]
+    peak = float(early.max()) if len(early) else float(f.values[0])
+    if peak <= T.DIVERGENCE_FACTOR * ctx.ln_c:
+        return None
+    return f"{c.name} spiked to {_g(peak)} early (> {T.DIVERGENCE_FACTOR:g} x ln C) before settling"
 
 
 def random_labels(ctx: RunContext) -> Evidence | None:
@@ -590,9 +611,12 @@ def overfitting(ctx: RunContext) -> Evidence | None:
     t_end = tail(np.asarray(train.at(v.steps)), T.FINAL)
     need = T.OVERFIT_GAP_HIGH if t_end > T.OVERFIT_GAP_SWITCH else T.OVERFIT_GAP_LOW
     g_end, g_start = tail(gap, T.FINAL), head(gap, T.FINAL)
-    if g_end >= max(need, T.NOISE_Z * noise_sigma(gap)) and g_end - g_start >= need / 2:
-        return Evidence(f"{train.name} - {val.name} gap widened from {g_start:.3f} to {g_end:.3f} "
-                        f"(AutoTrainer threshold {need})", {"gap_end": g_end, "gap_start": g_start},
+    widened = g_end - g_start >= need / 2
+    fitted = t_end >= T.OVERFIT_TRAIN_FIT  # the training set is learned and the gap is what is left
+    if g_end >= max(need, T.NOISE_Z * noise_sigma(gap)) and (widened or fitted):
+        how = f"widened from {g_start:.3f} to" if widened else f"is {g_end:.3f} with {train.name} at {t_end:.3f}:"
+        return Evidence(f"{train.name} - {val.name} gap {how} {g_end:.3f} (AutoTrainer threshold {need})",
+                        {"gap_end": g_end, "gap_start": g_start, "train_end": t_end},
                         strength=T.STRENGTH_WEAK * strength(g_end, need))
     return None
 

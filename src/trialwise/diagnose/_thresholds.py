@@ -104,6 +104,17 @@ INITIAL_LOSS_POINTS = 3
 """The initial loss is the median of the first this many logged points (one noisy batch is not the
 initialization).  *trialwise*."""
 
+INFER_LN_TOL = 0.03
+"""A loss within this of ln(C) reads as C classes at uniform predictions, when the script reports
+neither ``n_classes`` nor a chance level: the spacing of ln C is 1/C, so C up to ~30 is exact and
+larger C are off by a few, which moves 1/C negligibly.  *trialwise*."""
+
+INFER_MAX_CLASSES = 1000
+"""Largest number of classes read off a loss."""
+
+INFER_FLAT_SPREAD = 0.15
+"""The second half of a smoothed loss is "flat" when its range is within this share of its median."""
+
 DIVERGENCE_FACTOR = 10.0
 """Loss divergence when the smoothed training loss ends above this multiple of its minimum (and
 above its start).  AutoTrainer calls a loss >= 1e5 exploded; a relative factor works for any loss
@@ -208,6 +219,11 @@ OVERFIT_GAP_HIGH = 0.07
 
 OVERFIT_GAP_SWITCH = 0.9
 """Train accuracy at which AutoTrainer switches from :data:`OVERFIT_GAP_LOW` to :data:`OVERFIT_GAP_HIGH`."""
+
+OVERFIT_TRAIN_FIT = 0.98
+"""A train accuracy this high with a gap past the threshold is overfitting even when the gap did not
+widen (it opened in the first epoch: a small training set memorised at once).  Seed 004: variance =
+val error - train error, whatever its history.  *trialwise*."""
 
 UNDERFIT_TOL = 0.02
 """Underfitting when the training metric misses the goal by more than this (accuracy units) or than
