@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -144,6 +145,10 @@ def test_completed_seeds_are_reused_not_rerun(repo: Repo) -> None:
     assert len(second["runs"]) == 3
     third = repo.tw_json("run", "--seeds", "2", "--rerun")
     assert third["reused"] == [] and not {r["id"] for r in third["runs"]} & {r["id"] for r in first["runs"]}
+    # not a terminal (a CI log): one plain line per seed, reused ones included, no live display
+    log = repo.tw("run", "--seeds", "4").stdout
+    assert "4 seed(s)" in log and "[4/4, 0 failed]" in log and log.count(": reused ") == 3
+    assert not re.search(r"━+ \d+/\d+", log)  # no progress bar
 
 
 def test_set_overrides_reach_the_script_and_make_a_new_experiment(repo: Repo) -> None:

@@ -114,10 +114,12 @@ def execute(ctx: Any, spec: Any, backend: Any, quiet: bool = False) -> Any:
 
     if quiet:
         return run_experiment(spec, ctx.store, backend, Observer())
-    from trialwise.cli._progress import RichProgress
+    from trialwise.cli._progress import PlainProgress, RichProgress
 
     prep = prepare(spec)
-    with RichProgress(len(prep.seeds), prep.experiment.name, ctx.config.metric.name, console) as progress:
+    progress = (RichProgress(len(prep.seeds), prep.experiment.name, ctx.config.metric.name, console)
+                if console.is_terminal else PlainProgress(len(prep.seeds), prep.experiment.name, console))
+    with progress:
         return run_experiment(spec, ctx.store, backend, progress)
 
 

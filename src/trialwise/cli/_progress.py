@@ -1,4 +1,5 @@
-"""Rich live display of an experiment's runs: done/failed counts, ETA and each run's last metric."""
+"""Progress of an experiment's runs: a Rich live display on a terminal (done/failed counts, ETA, each
+run's last metric), one plain line per finished run elsewhere (CI logs, pipes)."""
 
 from __future__ import annotations
 
@@ -66,5 +67,40 @@ class RichProgress(Observer):
         self.progress.update(self.task_id, advance=1, failed=self.failed)
         self.live.update(self._render())
 
+    def reused(self, seed: int, run_id: str) -> None:
+        self.progress.update(self.task_id, advance=1)
+        self.live.update(self._render())
+
     def tick(self) -> None:
         self.live.update(self._render())
+
+
+class PlainProgress(Observer):
+    """One line per run that ends (or is reused), for output that is not a terminal."""
+
+    def __init__(self, total: int, title: str, console: Any) -> None:
+        self.total, self.title, self.console = total, title, console
+        self.done = 0
+        self.failed = 0
+        self.starts: dict[str, float] = {}
+
+    def __enter__(self) -> PlainProgress:
+        self.console.print(f"{self.title}: {self.total} seed(s)", highlight=False)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+    def started(self, task: Task, pid: int | None) -> None:
+        self.starts[task.run_id] = time.time()
+
+    def finished(self, task: Task, result: TaskResult) -> None:
+        self.done += 1
+        self.failed += result.status != "completed"
+        took = time.time() - self.starts.pop(task.run_id, time.time())
+        self.console.print(f"  seed {task.seed} ({task.run_id}): {result.status} in {took:.1f}s "
+                           f"[{self.done}/{self.total}, {self.failed} failed]", highlight=False)
+
+    def reused(self, seed: int, run_id: str) -> None:
+        self.done += 1
+        self.console.print(f"  seed {seed}: reused {run_id} [{self.done}/{self.total}]", highlight=False)

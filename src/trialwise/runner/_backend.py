@@ -49,6 +49,9 @@ class Observer:
     def finished(self, task: Task, result: TaskResult) -> None:
         """``task`` ended."""
 
+    def reused(self, seed: int, run_id: str) -> None:
+        """``seed`` is not run: the completed run ``run_id`` is reused."""
+
     def tick(self) -> None:
         """Called about every :data:`~trialwise.runner._local.POLL_INTERVAL_S` while tasks run."""
 

@@ -293,6 +293,7 @@ def run_experiment(spec: LaunchSpec, store: Store, backend: Backend, observer: O
                 old = store.find_reusable(exp.id, seed, mv.hash, env_hash)
                 if old is not None:
                     reused.append(old.id)
+                    observer.reused(seed, old.id)
                     continue
             run_id = store.create_run(
                 experiment_id=exp.id, seed=seed, status="running", host=socket.gethostname(),
