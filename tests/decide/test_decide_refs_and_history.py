@@ -78,3 +78,12 @@ def test_gate_markdown_names_the_arms_and_the_direction(repo: Repo, tmp_path: Pa
     text = md.read_text()
     row = next(line for line in text.splitlines() if line.startswith("| ✅"))
     assert "val_acc (higher is better)" in row and "`main@" in row and "`feat/good@" in row and "(n=3)" in row
+
+
+def test_a_git_ref_names_its_plain_run_not_a_later_override_or_sweep_trial(repo: Repo) -> None:
+    branch(repo, "feat/good", 0.03)
+    plain = repo.tw_json("run", "--seeds", "3")["experiment"]["id"]
+    repo.tw("run", "--ref", "feat/good", "--seeds", "3")
+    repo.tw("run", "--seeds", "2", "--set", "lr=0.5")  # newer, but a --set variant of main
+    out = repo.tw_json("compare", "main", "feat/good")
+    assert out["decisions"][0]["baseline"]["experiment"] == plain, out["decisions"][0]["baseline"]
