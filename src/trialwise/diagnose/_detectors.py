@@ -245,16 +245,24 @@ def vanishing_gradients(ctx: RunContext) -> Evidence | None:
                     strength=strength(T.VANISHING_RATIO, max(med, 1e-300)))
 
 
-def dead_units(ctx: RunContext) -> Evidence | None:
-    """At least 70% of some layer's units dead (AutoTrainer gamma) over most of the second half."""
-    d = _probe(ctx, "dead_frac_max", last_half=True)
+def _unit_majority(ctx: RunContext, kind: str, threshold: float) -> tuple[float, float, str] | None:
+    """``(median, share, worst layers)`` when the worst layer's ``kind`` fraction (dead, saturated) is
+    at least ``threshold`` over most of the second half of an impaired run; else ``None``."""
+    d = _probe(ctx, f"{kind}_max", last_half=True)
     if d is None or not ctx.impaired:
         return None
-    share = float(np.mean(d >= T.DEAD_FRAC))
+    share = float(np.mean(d >= threshold))
     if share < T.PROBE_MAJORITY:
         return None
-    med = float(np.median(d))
-    worst = _worst_layers(ctx, "dead_frac")
+    return float(np.median(d)), share, _worst_layers(ctx, kind)
+
+
+def dead_units(ctx: RunContext) -> Evidence | None:
+    """At least 70% of some layer's units dead (AutoTrainer gamma) over most of the second half."""
+    found = _unit_majority(ctx, "dead_frac", T.DEAD_FRAC)
+    if found is None:
+        return None
+    med, share, worst = found
     first = _probe(ctx, "dead_frac_max")
     promote: tuple[str, ...] = ()
     if ctx.unnormalized:
@@ -268,14 +276,10 @@ def dead_units(ctx: RunContext) -> Evidence | None:
 
 def saturated_units(ctx: RunContext) -> Evidence | None:
     """At least 70% of some layer's sigmoid/tanh units saturated over most of the second half."""
-    d = _probe(ctx, "saturated_frac_max", last_half=True)
-    if d is None or not ctx.impaired:
+    found = _unit_majority(ctx, "saturated_frac", T.SATURATED_FRAC)
+    if found is None:
         return None
-    share = float(np.mean(d >= T.SATURATED_FRAC))
-    if share < T.PROBE_MAJORITY:
-        return None
-    med = float(np.median(d))
-    worst = _worst_layers(ctx, "saturated_frac")
+    med, share, worst = found
     return Evidence(f"{med:.0%} of the units of the worst layer are saturated (>= {T.SATURATED_FRAC:.0%})"
                     + (f"; by layer: {worst}" if worst else ""), {"saturated_frac_max_median": med, "share": share},
                     strength=strength(med, T.SATURATED_FRAC),
