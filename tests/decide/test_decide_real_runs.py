@@ -12,9 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-from tests.conftest import Repo, make_repo
+from tests.conftest import Repo
 
 PY = sys.executable
 
@@ -48,14 +46,6 @@ def branch(repo: Repo, name: str, effect: float, base: str = "main") -> None:
     repo.write("effect.txt", str(effect))
     repo.commit(f"effect {effect}")
     repo.git("checkout", "--quiet", "main")
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Repo:
-    r = make_repo(tmp_path / "repo", config(), {"train.py": TRAIN, "effect.txt": "0.0", "val.txt": "v1"})
-    r.write(".gitignore", ".trialwise/\n__pycache__/\ndata/\n")
-    r.commit("ignore data")
-    return r
 
 
 def test_compare_progression_regression_and_min_orientation(repo: Repo) -> None:

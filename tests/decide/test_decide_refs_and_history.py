@@ -5,18 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-from tests.conftest import Repo, make_repo
-from tests.decide.test_decide_real_runs import TRAIN, branch, config
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Repo:
-    r = make_repo(tmp_path / "repo", config(), {"train.py": TRAIN, "effect.txt": "0.0", "val.txt": "v1"})
-    r.write(".gitignore", ".trialwise/\n__pycache__/\ndata/\n")
-    r.commit("ignore data")
-    return r
+from tests.conftest import Repo
+from tests.decide.test_decide_real_runs import branch
 
 
 def test_a_moved_remote_tracking_branch_makes_the_baseline_stale(repo: Repo) -> None:

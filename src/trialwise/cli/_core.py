@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from trialwise.cli._common import (
-    JsonOpt, ModeOpt, ProfileOpt, console, context, err_console, fmt, handle_errors, print_json,
+    JsonOpt, ModeOpt, ProfileOpt, console, context, err_console, fmt, print_json,
 )
 
 STATUS_STYLE = {"completed": "green", "failed": "red", "crashed": "red", "killed": "yellow", "timeout": "yellow", "running": "cyan"}
@@ -87,7 +87,7 @@ def run_cmd(
     as_json: bool = JsonOpt,
 ) -> None:
     """Run N seeds of an experiment from an exact commit, in an isolated worktree."""
-    from trialwise.runner import LaunchSpec, LocalBackend, parse_overrides, run_experiment
+    from trialwise.runner import LaunchSpec, LocalBackend, parse_overrides
     from trialwise.runner._experiment import parse_seed_list
 
     ctx = context()

@@ -190,7 +190,6 @@ def bootstrap_importance(params: Sequence[Mapping[str, Any]], values: Sequence[f
     y = np.asarray([values[i] for i in keep], dtype=float)
     dists = {**space.distributions(), NOISE_PROBE: FloatDistribution(0.0, 1.0)}
     rng = np.random.default_rng(seed)
-    n = len(rows)
     with _quiet():
         return _bootstrap(rows, y, names, dists, rng, direction, evaluator, n_bootstrap, confidence, seed)
 
