@@ -168,19 +168,23 @@ def ls_cmd(as_json: bool = JsonOpt, all_: bool = typer.Option(False, "--all", he
     """List experiments with their runs' status and metric (mean ± std)."""
     from trialwise.runner import recover_stale_runs
 
+    from trialwise.store._select import counted_runs
+
     ctx = context()
     recover_stale_runs(ctx.store, ctx.config.metric)
     rows = []
     for exp in ctx.store.experiments():
         if exp.kind == "standalone" and not all_:
             continue
-        runs = ctx.store.runs(exp.id)
+        selection = counted_runs(ctx.store, exp)  # one run per seed: older re-runs are history
+        runs = list(selection.runs)
         metric = exp.metric_name or ctx.config.metric.name
         mean, std = mean_std(_metric_values(runs, metric))
         counts: dict[str, int] = {}
         for r in runs:
             counts[r.status] = counts.get(r.status, 0) + 1
-        rows.append({"experiment": exp, "runs": len(runs), "status": counts, "metric": metric, "mean": mean, "std": std})
+        rows.append({"experiment": exp, "runs": len(runs), "history": len(selection.history), "status": counts,
+                     "metric": metric, "mean": mean, "std": std})
     if as_json:
         print_json([{**r, "experiment": r["experiment"].to_dict()} for r in rows])
         return
@@ -190,7 +194,8 @@ def ls_cmd(as_json: bool = JsonOpt, all_: bool = typer.Option(False, "--all", he
     for r in rows:
         e = r["experiment"]
         status = " ".join(f"[{STATUS_STYLE.get(k, '')}]{v} {k}[/]" for k, v in sorted(r["status"].items()))
-        table.add_row(e.id, e.name, e.kind, e.commit_sha[:8] + (" dirty" if e.dirty else ""), str(r["runs"]),
+        table.add_row(e.id, e.name, e.kind, e.commit_sha[:8] + (" dirty" if e.dirty else ""),
+                      str(r["runs"]) + (f" (+{r['history']} history)" if r["history"] else ""),
                       status, r["metric"], f"{fmt(r['mean'])} ± {fmt(r['std'])}")
     console.print(table)
 
@@ -198,17 +203,30 @@ def ls_cmd(as_json: bool = JsonOpt, all_: bool = typer.Option(False, "--all", he
 def show_cmd(experiment: str = typer.Argument(..., help="Experiment id, name, tag or git ref; or a run id."),
              as_json: bool = JsonOpt) -> None:
     """Per-seed final metrics, mean ± std, and provenance of an experiment."""
-    from trialwise.store._select import select_runs
+    from rich.markup import escape
+
+    from trialwise.store._select import select_target
 
     ctx = context()
-    exp, runs = select_runs(ctx.store, ctx.root, experiment)
+    exp, selection = select_target(ctx.store, ctx.root, experiment)
+    runs = list(selection.runs)
     envs = {r.env_hash: ctx.store.environment(r.env_hash) for r in runs if r.env_hash}
     if as_json:
         print_json({"experiment": exp.to_dict(), "runs": [r.to_dict() for r in runs],
+                    "history": [{**r.to_dict(), "why": selection.why_history(r)} for r in selection.history],
                     "environments": envs, "params": {r.id: ctx.store.params(r.id) for r in runs},
                     "artifacts": ctx.store.artifacts(experiment_id=exp.id)})
         return
     render_experiment(ctx, exp, runs)
+    if selection.history:
+        hist = Table(title="history (not counted: one run per seed, in the experiment's environment)",
+                     title_justify="left")
+        for col in ("seed", "run", "status", exp.metric_name or ctx.config.metric.name, "why not counted"):
+            hist.add_column(col)
+        for r in selection.history:
+            hist.add_row(str(r.seed), r.id, r.status, fmt(r.summary.get(exp.metric_name or ctx.config.metric.name)),
+                         escape(selection.why_history(r)))
+        console.print(hist)
     prov = Table(title="provenance", show_header=False, title_justify="left")
     prov.add_column("key")
     prov.add_column("value")
@@ -233,17 +251,21 @@ def export_cmd(
     experiment: str = typer.Argument(..., help="Experiment id, name, tag or git ref."),
     format_: str = typer.Option("csv", "--format", help="csv | json | parquet"),
     out: Path = typer.Option(None, "--out", "-o", help="Output file (default: <experiment>.<format>)."),
+    all_runs: bool = typer.Option(False, "--all-runs", help="Also export history (older re-runs of a seed, "
+                                                            "other environments), marked counted=false."),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Export an experiment's metric points (with seed and run id) as CSV, JSON or Parquet."""
+    """Export an experiment's metric points (seed, run id, status, counted) as CSV, JSON or Parquet.
+
+    Only the runs that count (one per seed, as `ls`, `show` and `compare` use) unless --all-runs."""
     from trialwise._exceptions import UsageError
-    from trialwise.store._select import select_experiment
+    from trialwise.store._select import counted_runs, metrics_frame, select_experiment
 
     if format_ not in ("csv", "json", "parquet"):
         raise UsageError(f"--format must be csv, json or parquet, got '{format_}'")
     ctx = context()
     exp = select_experiment(ctx.store, ctx.root, experiment)
-    frame = ctx.store.metrics_df(exp.id)
+    frame = metrics_frame(ctx.store, counted_runs(ctx.store, exp), include_history=all_runs)
     out = out or Path(f"{exp.id}.{format_}")
     if format_ == "csv":
         frame.to_csv(out, index=False)

@@ -17,6 +17,7 @@ from typing import Any
 
 from trialwise.provenance import changed_metric_files, diff_fingerprints, ref_tip
 from trialwise.store._records import Experiment, Run
+from trialwise.store._select import counted_runs
 from trialwise.store._store import Store
 
 MIN_SEEDS_FOR_VERDICT = 2
@@ -67,14 +68,9 @@ class Checks:
 
 
 def load_arm(store: Store, exp: Experiment, metric: str) -> Arm:
-    """The runs of ``exp`` (the newest run per seed) as an arm."""
-    newest: dict[int, Run] = {}
-    for run in store.runs(exp.id):
-        if run.status == "running":
-            continue
-        if run.seed not in newest or (run.started_at or 0) >= (newest[run.seed].started_at or 0):
-            newest[run.seed] = run
-    return Arm(exp, [newest[s] for s in sorted(newest)], metric)
+    """The runs of ``exp`` that count (one per seed: :func:`~trialwise.store._select.select_counted`)
+    as an arm."""
+    return Arm(exp, list(counted_runs(store, exp).runs), metric)
 
 
 def _most_common(values: Any) -> Any:
