@@ -16,6 +16,7 @@ from trialwise.ablate import (
     fractional_factorial,
     full_factorial,
     one_at_a_time_plus_all,
+    merge_rule,
     recommend_subset,
 )
 
@@ -142,7 +143,8 @@ def test_recommend_prefers_fewer_changes_when_the_best_cells_are_indistinguishab
     assert rec.best_subset == ("B", "C")
     assert rec.subset == ("B",)
     assert set(rec.indistinguishable) == {("B", "C"), ("B",)}
-    assert rec.excluded == ()
+    assert [name for name, _ in rec.excluded] == ["C"]
+    assert "B is not distinguishable from it" in rec.excluded[0][1] and "fewer changes" in rec.excluded[0][1]
     assert any("not distinguishable" in line for line in rec.summary)
 
 
@@ -156,7 +158,8 @@ def test_one_at_a_time_plus_all_detects_shadowing_through_the_bundle() -> None:
     assert detect_shadowing(a).flagged == ("A",)
     rec = recommend_subset(a)
     assert rec.subset == ("B",) and rec.overall_best == ("A", "B", "C")
-    assert any("best cell overall" in line for line in rec.summary)
+    assert any("best mean overall, A+B+C" in line and "holds A, a regression on its own" in line
+               for line in rec.summary)
 
 
 def test_fractional_design_estimates_main_effects_and_uses_the_added_bundle() -> None:
@@ -210,3 +213,63 @@ def test_summary_is_readable_text() -> None:
     text = "\n".join(a.summary)
     assert "A×B" in text and "Welch" in text and "A+B" in text and "95%" in text
     assert all(isinstance(x, str) for x in a.summary)
+
+
+# ------------------------------------------------------------------ the merge rule on seed 001 #3's cases
+
+
+def merge_of(means: dict[tuple[int, int], float], sds: dict[tuple[int, int], float] | None = None,
+             direction: str = "max") -> tuple[tuple[str, ...], object]:
+    """The subset merge_rule() and recommend_subset() choose for a 2x2 ablation of A and B."""
+    sds = sds or {}
+    res = {row: exact(m, sds.get(row, NOISE)) for row, m in means.items()}
+    a = analyze_factorial(full_factorial(2), res, ["A", "B"], direction=direction)
+    choice = merge_rule(a)
+    rec = recommend_subset(a)
+    assert rec.subset == (choice.chosen.subset if choice.chosen is not None else ())
+    return rec.subset, rec
+
+
+def test_merge_rule_a_helps_alone_and_b_is_neutral() -> None:
+    subset, rec = merge_of({(0, 0): 0.80, (1, 0): 0.83, (0, 1): 0.7995, (1, 1): 0.8305})
+    assert subset == ("A",)
+    assert set(rec.candidates) == {("A",), ("A", "B")} and rec.best_subset == ("A", "B")
+    assert dict(rec.excluded)["B"].startswith("the best combination with it, A+B, has the best mean above the base")
+
+
+def test_merge_rule_a_helps_and_b_hurts_is_shadowing() -> None:
+    subset, rec = merge_of({(0, 0): 0.80, (1, 0): 0.83, (0, 1): 0.79, (1, 1): 0.82})
+    assert subset == ("A",)
+    assert "its own effect is a regression" in dict(rec.excluded)["B"]
+    # the same when the bundle looks better than A by chance: B regresses on its own, so it is never merged
+    subset, rec = merge_of({(0, 0): 0.80, (1, 0): 0.83, (0, 1): 0.79, (1, 1): 0.835})
+    assert subset == ("A",) and ("A", "B") not in rec.candidates
+
+
+def test_merge_rule_both_help() -> None:
+    subset, rec = merge_of({(0, 0): 0.80, (1, 0): 0.82, (0, 1): 0.83, (1, 1): 0.85})
+    assert subset == ("A", "B") and rec.excluded == ()
+    assert rec.summary[0] == "Merge: A+B."
+
+
+def test_merge_rule_a_noisier_bundle_never_turns_a_clear_change_into_nothing() -> None:
+    """The issue's case: A alone is a progression, A+B has a higher but noisy mean. The old rule took
+    the noisy best (A+B), found the base "indistinguishable" from it and merged nothing."""
+    means = {(0, 0): 0.80, (1, 0): 0.82, (0, 1): 0.80, (1, 1): 0.83}
+    sds = {(1, 1): 0.03}
+    subset, rec = merge_of(means, sds)
+    assert subset == ("A",)
+    assert rec.vs_base is not None and rec.vs_base.ci_low > 0
+    assert ("A", "B") not in rec.candidates  # its own CI against the base crosses 0
+    assert "no combination with it is above the base" in dict(rec.excluded)["B"]
+    assert rec.summary[0] == "Merge: A." and rec.summary[1].startswith("Rule: a change whose own effect")
+    assert any("best mean overall, A+B" in line and "not above the base" in line for line in rec.summary)
+    # a loss: the same numbers mirrored, smaller is better -> the same choice
+    assert merge_of({r: 2 - m for r, m in means.items()}, sds, direction="min")[0] == ("A",)
+
+
+def test_merge_rule_merges_nothing_when_no_combination_is_above_the_base() -> None:
+    subset, rec = merge_of({(0, 0): 0.80, (1, 0): 0.801, (0, 1): 0.7995, (1, 1): 0.8005})
+    assert subset == () and rec.candidates == () and rec.vs_base is None
+    assert rec.summary[0] == "Merge: nothing (keep the base)."
+    assert any("nothing shows a progression" in line for line in rec.summary)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.ablate_cli.conftest import branch, change
+from tests.ablate_cli.conftest import TRAIN, branch, change
 from tests.conftest import Repo
 
 
@@ -43,6 +43,26 @@ def test_ablate_without_shadowing_recommends_both(repo: Repo) -> None:
     out = repo.tw_json("ablate", "--base", "main", "feat/a", "feat/b", "--seeds", "2")
     assert out["shadowing"]["flags"] == []
     assert out["subset"]["subset"] == ["feat/a", "feat/b"]
+
+
+def test_recommendation_agrees_with_the_table_when_the_bundle_is_noisy(repo: Repo) -> None:
+    """The issue's run: feat/a alone is a progression, feat/b adds seed-to-seed noise (and a little mean), so
+    feat/a+feat/b has the best mean but an interval that crosses 0. The old rule compared the base with that
+    noisy best, found them indistinguishable and printed "Merge: nothing" beside feat/a's progression."""
+    change(repo, "a", +0.03)
+    noisy = "noise = random.Random(seed * 7919 + 1).gauss(0, 0.005)"
+    assert noisy in TRAIN
+    branch(repo, "feat/b", {"train.py": TRAIN.replace(noisy, noisy + " + [0.10, -0.06, 0.02][seed % 3]")})
+    out = repo.tw_json("ablate", "--base", "main", "feat/a", "feat/b")
+    cells = {c["label"]: c for c in out["cells"]}
+    assert cells["feat/a"]["verdict"] == "progression"
+    assert cells["feat/a+feat/b"]["verdict"] != "progression"  # a higher mean, but the CI crosses 0
+    rec = out["subset"]
+    assert rec["subset"] == ["feat/a"] and rec["candidates"] == [["feat/a"]]
+    assert rec["vs_base"]["ci_low"] > 0 and "CI against the base lies above 0" in rec["rule"]
+    text = " ".join(repo.tw("ablate", "--base", "main", "feat/a", "feat/b").stdout.split())
+    assert "Merge: feat/a." in text and "Rule: a change whose own effect" in text
+    assert "Left out feat/b: no combination with it is above the base" in text
 
 
 def test_merge_conflict_unknown_branch_and_unknown_mode_are_clear_errors(repo: Repo) -> None:

@@ -19,13 +19,16 @@ from trialwise.ablate._design import (
     recommend_design,
 )
 from trialwise.ablate._factorial import (
+    MERGE_RULE,
     Cell,
     FactorialAnalysis,
+    MergeChoice,
     ShadowFlag,
     ShadowingReport,
     SubsetRecommendation,
     analyze_factorial,
     detect_shadowing,
+    merge_rule,
     recommend_subset,
 )
 from trialwise.ablate._fidelity import FidelityPair, FidelityReport, fidelity
@@ -54,9 +57,9 @@ __all__ = [
     "ABLATION_KIND", "DESIGN_CHOICES", "DRY_RUN_KIND", "INVASIVE", "NON_INVASIVE", "UNDECIDED", "AblationCell",
     "AblationResult", "Executor", "FidelityEntry", "InvasiveCheck", "StoreFidelity", "check_invasive",
     "choose_design", "local_executor", "run_ablation", "store_fidelity",
-    "ABSENT", "LIKELY", "Cell", "ConfigDiff", "Design", "DesignRecommendation", "Effect", "FactorialAnalysis",
-    "FidelityPair", "FidelityReport", "InvasiveReport", "ModeDiff", "ShadowFlag", "ShadowingReport",
+    "ABSENT", "LIKELY", "MERGE_RULE", "Cell", "ConfigDiff", "Design", "DesignRecommendation", "Effect", "FactorialAnalysis",
+    "FidelityPair", "FidelityReport", "InvasiveReport", "MergeChoice", "ModeDiff", "ShadowFlag", "ShadowingReport",
     "SubsetRecommendation", "Term", "analyze_factorial", "build_combinations", "combination_ref", "detect_shadowing",
-    "diff_configs", "fidelity", "fractional_factorial", "full_factorial", "invasive_report",
+    "diff_configs", "fidelity", "fractional_factorial", "full_factorial", "invasive_report", "merge_rule",
     "one_at_a_time_plus_all", "recommend_design", "recommend_subset",
 ]

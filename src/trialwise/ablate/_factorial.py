@@ -45,7 +45,7 @@ from trialwise.metrics._common import Record
 
 __all__ = [
     "Cell", "FactorialAnalysis", "ShadowFlag", "ShadowingReport", "SubsetRecommendation", "analyze_factorial",
-    "detect_shadowing", "recommend_subset",
+    "MERGE_RULE", "MergeChoice", "detect_shadowing", "merge_rule", "recommend_subset",
 ]
 
 SIGNIFICANT = "significant"
@@ -393,29 +393,118 @@ def detect_shadowing(analysis: FactorialAnalysis, likely: float = LIKELY) -> Sha
 # ----------------------------------------------------------------------------------------- recommendation
 
 
+MERGE_RULE = ("a change whose own effect has its {level} CI below 0 (a regression) is never merged; among the "
+              "other combinations, those whose {level} CI against the base lies above 0 (better, direction "
+              "'{direction}'), the one with the best mean; a combination with fewer changes that is not "
+              "distinguishable from it (Welch, p >= {alpha}) is preferred; none above the base: merge nothing")
+"""The merge rule of :func:`merge_rule`, as printed under the recommendation (format it with the
+confidence level, the direction and alpha). A combination is merged only on the evidence of its own
+interval against the base (seed 001 #6: a change reaches the main branch when it shows a
+progression); a change that regresses on its own is dropped even when a bundle with it improves,
+and extra changes come in only when they are distinguishably better (seed 001 #3: "you only want
+the change that brings in an improvement while dropping the change that decreases the metric")."""
+
+
+@dataclass(frozen=True)
+class MergeChoice(Record):
+    """What :func:`merge_rule` picked, and from what.
+
+    Attributes
+    ----------
+    chosen : Cell or None
+        The combination to merge; ``None`` = merge nothing (keep the base).
+    best : Cell or None
+        The candidate with the best mean (``None`` when there is no candidate).
+    candidates : tuple of Cell
+        The combinations free of ``regressions`` whose interval against the base lies above 0
+        (oriented: better), best mean first.
+    close : tuple of Cell
+        Candidates not distinguishable from ``best`` (Welch, ``p >= alpha``), ``best`` included.
+    vs_best : tuple of Effect
+        Every other candidate minus ``best`` (Welch, oriented), in the order of ``candidates``.
+    regressions : tuple of str
+        Changes whose own effect (alone vs base, or main effect) has its interval below 0.
+    """
+
+    chosen: Cell | None
+    best: Cell | None
+    candidates: tuple[Cell, ...]
+    close: tuple[Cell, ...]
+    vs_best: tuple[Effect, ...]
+    regressions: tuple[str, ...]
+
+
+def merge_rule(analysis: FactorialAnalysis) -> MergeChoice:
+    """The combination to merge: the best mean among those above the base, fewer changes when tied.
+
+    1. *Regressions*: a change with an own effect (alone vs base, main effect) whose interval lies
+       below 0 is never merged (seed 001 #3: it may be shadowed by a bigger improvement).
+    2. *Candidates*: the other non-base cells whose oriented difference from the base has its
+       interval above 0 (``cell.vs_base.ci_low > 0``; for a ``"min"`` metric the raw difference
+       lies below 0). No candidate: merge nothing.
+    3. *Best*: the candidate with the best mean (direction-aware; ties: fewer changes).
+    4. Each other candidate is compared with the best (Welch at ``analysis.alpha``); of the best and
+       those *close* to it (``p >= alpha``), the one with the fewest changes is chosen (ties:
+       better mean).
+
+    A bigger combination thus wins only when it is distinguishably better than every smaller
+    candidate, and a noisy big combination can never turn a clear single change into "merge
+    nothing": the base is not a candidate. The intervals are the ones of the "Cells vs base"
+    table, so the recommendation cannot contradict it.
+
+    References
+    ----------
+    Seed 001 #3 and #6 (D. Khizbullin, 2023); B. L. Welch, Biometrika 34 (1947).
+    """
+    a = analysis
+    regressions = tuple(n for n in a.names if any(e.ci_high < 0 for e in a.own_effects(n)))
+    candidates = sorted((c for c in a.cells if c.subset and not set(regressions).intersection(c.subset)
+                         and c.vs_base is not None and c.vs_base.ci_low > 0),
+                        key=lambda c: (-a.sign * c.mean, len(c.subset)))
+    if not candidates:
+        return MergeChoice(None, None, (), (), (), regressions)
+    best = candidates[0]
+    close, vs_best = [best], []
+    for c in candidates[1:]:
+        e = welch_effect(f"{c.label} vs {best.label}", "cell", c.subset, np.asarray(c.values),
+                         np.asarray(best.values), a.sign, a.alpha, a.pooled_std**2, a.df_error)
+        vs_best.append(e)
+        if not e.p_value < a.alpha:
+            close.append(c)
+    chosen = min(close, key=lambda c: (len(c.subset), -a.sign * c.mean))
+    return MergeChoice(chosen, best, tuple(candidates), tuple(close), tuple(vs_best), regressions)
+
+
 @dataclass(frozen=True)
 class SubsetRecommendation(Record):
-    """The subset of changes to merge, and how it compares with the other candidates.
+    """The subset of changes to merge (by :func:`merge_rule`), and how it compares with the others.
 
     Attributes
     ----------
     subset : tuple of str
         The changes to merge (``()`` = merge nothing).
+    rule : str
+        The rule that chose it, in words (:data:`MERGE_RULE`).
+    candidates : tuple of tuple of str
+        The combinations whose interval against the base lies above 0, best mean first.
     best_subset : tuple of str
-        The eligible cell with the best mean (may hold more changes than ``subset``).
+        The candidate with the best mean (may hold more changes than ``subset``; ``()`` when no
+        combination is above the base).
     indistinguishable : tuple of tuple of str
-        Eligible cells whose difference from the best is not significant (the best included).
+        Candidates whose difference from the best is not significant (the best included).
     excluded : tuple of (str, str)
-        Changes left out and why (a negative own effect).
+        Every change left out of ``subset``, and why.
     vs_base : Effect or None
         The recommended cell against the base (``None`` when it is the base).
     vs_best : tuple of Effect
-        Every other eligible cell minus the best cell (Welch), best first.
+        Every other candidate minus the best cell (Welch), best first.
     overall_best : tuple of str
-        The best cell by mean among all cells, eligible or not.
+        The best cell by mean among all cells, above the base or not.
     """
 
     subset: tuple[str, ...]
+    rule: str
+    candidates: tuple[tuple[str, ...], ...]
     best_subset: tuple[str, ...]
     indistinguishable: tuple[tuple[str, ...], ...]
     excluded: tuple[tuple[str, str], ...]
@@ -425,14 +514,53 @@ class SubsetRecommendation(Record):
     summary: tuple[str, ...]
 
 
-def recommend_subset(analysis: FactorialAnalysis) -> SubsetRecommendation:
-    """The subset to merge: the best cell whose changes all have non-negative own effects.
+def _own_evidence(e: Effect, d: int) -> str:
+    return (f"{'alone vs base' if e.kind == 'simple' else 'main effect'} {fmt(e.estimate, d, sign=True)} "
+            f"(CI {fmt(e.ci_low, d, sign=True)} to {fmt(e.ci_high, d, sign=True)})")
 
-    A change is *eligible* when none of its own effects (simple effect vs base, main effect) has a
-    negative estimate: pattern #6 keeps a change out of the main branch unless it shows a
-    progression. Among the cells that hold only eligible changes (the base included), the one with
-    the best mean is compared with each other (Welch, ``analysis.alpha``); of those not
-    distinguishable from it, the one with the fewest changes is recommended (ties: better mean).
+
+def _vs_base_text(c: Cell, d: int) -> str:
+    v = c.vs_base
+    assert v is not None
+    return (f"{fmt(v.estimate, d, sign=True)} (CI {fmt(v.ci_low, d, sign=True)} to {fmt(v.ci_high, d, sign=True)}, "
+            f"p {fmt_p(v.p_value)})")
+
+
+def _why_left_out(a: FactorialAnalysis, name: str, m: MergeChoice, d: int) -> str:
+    """Why change ``name`` is not in the chosen combination, in the rule's own terms."""
+    regressing = [e for e in a.own_effects(name) if e.ci_high < 0]
+    if regressing:
+        return "its own effect is a regression (" + "; ".join(_own_evidence(e, d) for e in regressing) + ")"
+    with_it = [c for c in m.candidates if name in c.subset]
+    if not with_it:
+        cells = [c for c in a.cells if name in c.subset and c.vs_base is not None
+                 and not set(m.regressions).intersection(c.subset)]
+        if not cells:
+            return "every combination with it also holds a regression"
+        top = max(cells, key=lambda c: a.sign * c.mean)
+        return f"no combination with it is above the base (the best, {top.label}: {_vs_base_text(top, d)})"
+    top = with_it[0]  # candidates are sorted best first
+    assert m.chosen is not None and m.best is not None
+    if top is m.best:
+        gap = next(e for e in m.vs_best if e.factors == m.chosen.subset)
+        return (f"the best combination with it, {top.label}, has the best mean above the base, but "
+                f"{m.chosen.label} is not distinguishable from it ({fmt(gap.estimate, d, sign=True)}, p "
+                f"{fmt_p(gap.p_value)}) and has fewer changes")
+    if top in m.close:
+        return (f"the best combination with it, {top.label}, is not distinguishable from the best, {m.best.label}, "
+                f"and {m.chosen.label} is smaller" + ("" if len(m.chosen.subset) < len(top.subset) else
+                                                      " or as small with a better mean"))
+    gap = next(e for e in m.vs_best if e.factors == top.subset)
+    return (f"the best combination with it, {top.label}, is worse than {m.best.label} "
+            f"({fmt(gap.estimate, d, sign=True)}, p {fmt_p(gap.p_value)})")
+
+
+def recommend_subset(analysis: FactorialAnalysis) -> SubsetRecommendation:
+    """The subset to merge by :func:`merge_rule`, with the rule and every left-out change explained.
+
+    The recommendation follows from the cells' own intervals against the base (the same numbers
+    as the "Cells vs base" table), so it can never say "merge nothing" beside a combination whose
+    interval lies above the base.
 
     References
     ----------
@@ -440,54 +568,34 @@ def recommend_subset(analysis: FactorialAnalysis) -> SubsetRecommendation:
     """
     a = analysis
     d = a.decimals
-    excluded = []
-    for name in a.names:
-        negative = [e for e in a.own_effects(name) if e.estimate < 0]
-        if negative:
-            why = "; ".join(f"{'alone vs base' if e.kind == 'simple' else 'main effect'} "
-                            f"{fmt(e.estimate, d, sign=True)} (p {fmt_p(e.p_value)})" for e in negative)
-            excluded.append((name, why))
-    out = {n for n, _ in excluded}
-    eligible = [c for c in a.cells if not out.intersection(c.subset)]
-    pooled_var = a.pooled_std**2
-    best = max(eligible, key=lambda c: (a.sign * c.mean, -len(c.subset)))
-    vs_best = []
-    close = [best]
-    for c in eligible:
-        if c is best:
-            continue
-        e = welch_effect(f"{c.label} vs {best.label}", "cell", c.subset, np.asarray(c.values),
-                         np.asarray(best.values), a.sign, a.alpha, pooled_var, a.df_error)
-        vs_best.append(e)
-        if not e.p_value < a.alpha:
-            close.append(c)
-    vs_best.sort(key=lambda e: -e.estimate)
-    chosen = min(close, key=lambda c: (len(c.subset), -a.sign * c.mean))
+    m = merge_rule(a)
+    chosen = m.chosen
+    subset = chosen.subset if chosen is not None else ()
+    rule = MERGE_RULE.format(level=f"{1 - a.alpha:.0%}", direction=a.direction, alpha=f"{a.alpha:g}")
+    excluded = tuple((n, _why_left_out(a, n, m, d)) for n in a.names if n not in subset)
     overall = max(a.cells, key=lambda c: (a.sign * c.mean, -len(c.subset)))
 
-    lines = [f"Merge: {subset_label(chosen.subset) if chosen.subset else 'nothing (keep the base)'}."]
+    lines = [f"Merge: {subset_label(subset) if subset else 'nothing (keep the base)'}.", f"Rule: {rule}."]
+    if chosen is not None:
+        lines.append(f"{chosen.label} vs base: {_vs_base_text(chosen, d)}: {_verdict(chosen.vs_base)}.")  # type: ignore[arg-type]
+        if chosen is not m.best and m.best is not None:
+            gap = next(e for e in m.vs_best if e.factors == chosen.subset)
+            lines.append(f"{m.best.label} has the best mean above the base, but {chosen.label} is not "
+                         f"distinguishable from it ({fmt(gap.estimate, d, sign=True)}, p {fmt_p(gap.p_value)}) and "
+                         "has fewer changes.")
+        others = [c.label for c in m.close if c is not m.best and c is not chosen]
+        if others:
+            lines.append(f"Also indistinguishable from the best: {', '.join(others)}.")
+    else:
+        lines.append("No combination's interval against the base lies above 0: nothing shows a progression.")
     for name, why in excluded:
-        lines.append(f"Left out {name}: its own effect is negative ({why}).")
-    if chosen is not best:
-        gap = next(e for e in vs_best if set(e.factors) == set(chosen.subset))
-        lines.append(f"{best.label} has the best mean among eligible cells, but {chosen.label} is not "
-                     f"distinguishable from it ({fmt(gap.estimate, d, sign=True)}, p {fmt_p(gap.p_value)}) and "
-                     f"has fewer changes.")
-    others = [c.label for c in close if c is not best and c is not chosen]
-    if others:
-        lines.append(f"Also indistinguishable from the best: {', '.join(others)}.")
-    if chosen.vs_base is not None:
-        v = chosen.vs_base
-        lines.append(f"{chosen.label} vs base: {fmt(v.estimate, d, sign=True)} (CI {fmt(v.ci_low, d, sign=True)} "
-                     f"to {fmt(v.ci_high, d, sign=True)}, p {fmt_p(v.p_value)}): {_verdict(v)}.")
-    elif out and len(out) == len(a.names):
-        lines.append("Every change has a negative own effect: merge none of them.")
-    elif len(eligible) > 1:
-        lines.append("No eligible combination is distinguishable from the base: nothing shows a progression.")
-    if overall is not best:
-        e = welch_effect("", "cell", overall.subset, np.asarray(overall.values), np.asarray(chosen.values),
-                         a.sign, a.alpha, pooled_var, a.df_error)
-        lines.append(f"The best cell overall, {overall.label}, holds a change with a negative own effect; it is "
-                     f"{fmt(e.estimate, d, sign=True)} vs {chosen.label} (p {fmt_p(e.p_value)}).")
-    return SubsetRecommendation(chosen.subset, best.subset, tuple(c.subset for c in close), tuple(excluded),
-                                chosen.vs_base, tuple(vs_best), overall.subset, tuple(lines))
+        lines.append(f"Left out {name}: {why}.")
+    if overall.subset and overall not in m.candidates:
+        held = [n for n in overall.subset if n in m.regressions]
+        why = (f"holds {', '.join(held)}, a regression on its own (seed 001 #3)" if held
+               else "is not above the base with confidence")
+        lines.append(f"The best mean overall, {overall.label} ({_vs_base_text(overall, d)} vs base), {why}.")
+    return SubsetRecommendation(subset, rule, tuple(c.subset for c in m.candidates),
+                                m.best.subset if m.best is not None else (), tuple(c.subset for c in m.close),
+                                excluded, chosen.vs_base if chosen is not None else None,
+                                tuple(sorted(m.vs_best, key=lambda e: -e.estimate)), overall.subset, tuple(lines))
