@@ -42,17 +42,18 @@ class Repo:
     def git(self, *args: str) -> str:
         return git(self.path, *args)
 
-    def tw(self, *args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    def tw(self, *args: str, check: bool = True, timeout: float = 300,
+           env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run([sys.executable, "-m", "trialwise", *args], cwd=self.path, capture_output=True,
-                              text=True, timeout=timeout, env={**os.environ, "COLUMNS": "200"})
+                              text=True, timeout=timeout, env={**os.environ, "COLUMNS": "200", **(env or {})})
         if check and proc.returncode != 0:
             raise AssertionError(f"trialwise {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
         return proc
 
-    def tw_json(self, *args: str, check: bool = True) -> object:
+    def tw_json(self, *args: str, check: bool = True, env: dict[str, str] | None = None) -> object:
         args_list = list(args)
         at = args_list.index("--") if "--" in args_list else len(args_list)
-        proc = self.tw(*args_list[:at], "--json", *args_list[at:], check=check)
+        proc = self.tw(*args_list[:at], "--json", *args_list[at:], check=check, env=env)
         return json.loads(proc.stdout)
 
     def store(self):  # noqa: ANN201

@@ -264,11 +264,12 @@ def run_ablation(store: Store, root: Path, config: Config, base_ref: str, change
     chosen, rec, notes = choose_design(len(names), design, max_cells)
     base_sha = resolve_ref(root, base_ref).sha
     tips = [resolve_ref(root, n).sha for n in names]
-    metric, direction = config.metric.name, config.metric.direction
-    # validate profile, mode and command before merging anything
+    # validate profile, mode and command before merging anything; the base's own trialwise.toml
+    # names the metric
     from trialwise.runner import prepare
 
-    prepare(LaunchSpec(root=root, config=config, ref=base_ref, profile=profile, mode=mode, n_seeds=seeds))
+    base_prep = prepare(LaunchSpec(root=root, config=config, ref=base_ref, profile=profile, mode=mode, n_seeds=seeds))
+    metric, direction = base_prep.config.metric.name, base_prep.config.metric.direction
     shas = build_combinations(root, base_ref, names, chosen.rows)
 
     arms: dict[tuple[int, ...], tuple[Arm, ExperimentResult]] = {}
@@ -383,8 +384,7 @@ def check_invasive(store: Store, root: Path, config: Config, base_ref: str, chan
         for m in (x for x in modes if x != target_mode):
             exps = [execute(LaunchSpec(root=root, config=config, ref=ref, profile=profile, mode=m,
                                        n_seeds=seeds)).experiment for ref in (base_ref, change_ref)]
-            made.append(decide(store, root, exps[0], exps[1], metric=config.metric.name,
-                               direction=config.metric.direction, alpha=alpha,
+            made.append(decide(store, root, exps[0], exps[1], alpha=alpha,
                                max_age_days=config.baseline.max_age_days, label=m))
         decisions = holm_adjust(made, alpha)
         regressed = tuple(d.label for d in decisions.decisions if d.verdict == REGRESSION)

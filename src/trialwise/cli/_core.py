@@ -97,19 +97,29 @@ def run_cmd(
         seeds=parse_seed_list(seed_list) if seed_list else None,
         allow_dirty=allow_dirty, rerun=rerun, tag=tag, timeout=timeout,
     )
-    result = execute(ctx, spec, LocalBackend(jobs or ctx.config.jobs), quiet=as_json)
+    result = execute(ctx, spec, LocalBackend(jobs or ctx.config.jobs), quiet=as_json, notes=False)
     if as_json:
         print_json(result)
     else:
         render_experiment(ctx, result.experiment, result.runs, reused=result.reused)
-        for hint in result.hints:
-            err_console.print(f"[yellow]hint:[/] {hint}")
+        print_run_notes(result)
     if result.interrupted:
         raise typer.Exit(130)
 
 
-def execute(ctx: Any, spec: Any, backend: Any, quiet: bool = False) -> Any:
-    """Run an experiment with the live display (none when ``quiet``)."""
+def print_run_notes(result: Any) -> None:
+    """The warnings and hints of an experiment's run, after its table (user text escaped)."""
+    from rich.markup import escape
+
+    for warning in result.warnings:
+        err_console.print(f"[bold yellow]warning:[/] {escape(warning)}")
+    for hint in result.hints:
+        err_console.print(f"[yellow]hint:[/] {escape(hint)}")
+
+
+def execute(ctx: Any, spec: Any, backend: Any, quiet: bool = False, notes: bool = True) -> Any:
+    """Run an experiment with the live display (none when ``quiet``); then its warnings and hints
+    unless ``notes`` is false (``run`` prints them after its table)."""
     from trialwise.runner import Observer, prepare, run_experiment
 
     if quiet:
@@ -117,10 +127,13 @@ def execute(ctx: Any, spec: Any, backend: Any, quiet: bool = False) -> Any:
     from trialwise.cli._progress import PlainProgress, RichProgress
 
     prep = prepare(spec)
-    progress = (RichProgress(len(prep.seeds), prep.experiment.name, ctx.config.metric.name, console)
+    progress = (RichProgress(len(prep.seeds), prep.experiment.name, prep.config.metric.name, console)
                 if console.is_terminal else PlainProgress(len(prep.seeds), prep.experiment.name, console))
     with progress:
-        return run_experiment(spec, ctx.store, backend, progress)
+        result = run_experiment(spec, ctx.store, backend, progress)
+    if notes:
+        print_run_notes(result)
+    return result
 
 
 def launcher(ctx: Any, jobs: int | None, quiet: bool) -> Any:
@@ -211,13 +224,21 @@ def show_cmd(experiment: str = typer.Argument(..., help="Experiment id, name, ta
     exp, selection = select_target(ctx.store, ctx.root, experiment)
     runs = list(selection.runs)
     envs = {r.env_hash: ctx.store.environment(r.env_hash) for r in runs if r.env_hash}
+    from trialwise.runner._capture import run_outputs
+
+    captured = ctx.store.series_counts([r.id for r in runs])
+    outputs = {r.id: run_outputs(r) for r in runs}
     if as_json:
         print_json({"experiment": exp.to_dict(), "runs": [r.to_dict() for r in runs],
                     "history": [{**r.to_dict(), "why": selection.why_history(r)} for r in selection.history],
                     "environments": envs, "params": {r.id: ctx.store.params(r.id) for r in runs},
-                    "artifacts": ctx.store.artifacts(experiment_id=exp.id)})
+                    "artifacts": ctx.store.artifacts(experiment_id=exp.id),
+                    "series": {rid: {k: {"source": src, "points": n} for k, (src, n) in c.items()}
+                               for rid, c in captured.items()},
+                    "outputs": outputs})
         return
     render_experiment(ctx, exp, runs)
+    render_capture(runs, captured, outputs)
     if selection.history:
         hist = Table(title="history (not counted: one run per seed, in the experiment's environment)",
                      title_justify="left")
@@ -245,6 +266,41 @@ def show_cmd(experiment: str = typer.Argument(..., help="Experiment id, name, ta
         if params:
             prov.add_row("config (seed %d)" % runs[0].seed, ", ".join(f"{k}={v}" for k, v in sorted(params.items())))
     console.print(prov)
+
+
+OUTPUT_FILES_SHOWN = 12
+"""Kept output files listed per run by ``show`` (the rest are counted)."""
+
+
+def render_capture(runs: list[Any], captured: dict[str, dict[str, tuple[str, int]]],
+                   outputs: dict[str, dict[str, Any]]) -> None:
+    """What was captured of each run (series, source, points) and which outputs were kept."""
+    from rich.markup import escape
+
+    ordered = sorted(runs, key=lambda r: r.seed)
+    keys = sorted({k for c in captured.values() for k in c})
+    if keys:
+        table = Table(title="captured series (points per seed)", title_justify="left")
+        table.add_column("series")
+        table.add_column("source")
+        for r in ordered:
+            table.add_column(f"seed {r.seed}", justify="right")
+        for key in keys:
+            sources = sorted({captured[r.id][key][0] for r in ordered if key in captured[r.id]})
+            table.add_row(escape(key), ", ".join(sources),
+                          *(str(captured[r.id].get(key, ("", 0))[1]) for r in ordered))
+        console.print(table)
+    for r in ordered:
+        out = outputs.get(r.id) or {}
+        kept = out.get("kept") or []
+        if not kept and not out.get("dropped"):
+            continue
+        size = sum(n for _, n in kept) / 1024 / 1024
+        files = ", ".join(escape(p) for p, _ in kept[:OUTPUT_FILES_SHOWN])
+        more = f" and {len(kept) - OUTPUT_FILES_SHOWN} more" if len(kept) > OUTPUT_FILES_SHOWN else ""
+        dropped = f"; {len(out['dropped'])} not kept (see outputs.json)" if out.get("dropped") else ""
+        console.print(f"seed {r.seed} outputs ({len(kept)} files, {size:.1f} MB) in {escape(str(out['dir']))}: "
+                      f"{files}{more}{dropped}", highlight=False)
 
 
 def export_cmd(

@@ -9,6 +9,7 @@ from typing import Any
 
 from rich.console import Group
 from rich.live import Live
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -74,6 +75,9 @@ class RichProgress(Observer):
     def tick(self) -> None:
         self.live.update(self._render())
 
+    def note(self, text: str) -> None:
+        self.live.console.print(f"[yellow]note:[/] {escape(text)}")
+
 
 class PlainProgress(Observer):
     """One line per run that ends (or is reused), for output that is not a terminal."""
@@ -103,4 +107,7 @@ class PlainProgress(Observer):
 
     def reused(self, seed: int, run_id: str) -> None:
         self.done += 1
-        self.console.print(f"  seed {seed}: reused {run_id} [{self.done}/{self.total}]", highlight=False)
+        self.console.print(f"  seed {seed}: reused {run_id} [{self.done}/{self.total}]", highlight=False, markup=False)
+
+    def note(self, text: str) -> None:
+        self.console.print(f"  note: {text}", highlight=False, markup=False)

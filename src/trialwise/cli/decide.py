@@ -66,6 +66,12 @@ def render_decision(d: Any) -> None:
                       f"seeds per arm to detect the observed difference: {c.seeds_needed or '—'}")
     else:
         console.print(f"[bold]{title}[/]")
+    if d.checks.launch_diff:
+        from rich.markup import escape
+
+        console.print("launched differently: " + "; ".join(
+            f"{escape(k)}: {escape(str(a) or '—')} → {escape(str(b) or '—')}" for k, a, b in d.checks.launch_diff),
+            highlight=False)
     for w in d.checks.warnings:
         console.print(f"[yellow]warning:[/] {w}", highlight=False)
     for r in d.checks.refusals:
@@ -105,7 +111,8 @@ def compare_cmd(
     ctx = context()
     if paired:
         test = "paired"
-    specs = [_metric_spec(token, ctx.config.metric) for token in (metric or [ctx.config.metric.name])]
+    # without --metric, each experiment's own (from its commit's trialwise.toml) decides
+    specs = [_metric_spec(token, ctx.config.metric) for token in metric] if metric else [(None, None)]
     modes = sorted(ctx.config.modes) if all_modes else [mode]
     if until_decided:
         from trialwise.stats import sequential_design
@@ -116,7 +123,8 @@ def compare_cmd(
         for m in modes:
             a = _experiment_for(ctx, baseline, profile, m, create=True)
             b = _experiment_for(ctx, candidate, profile, m, create=True)
-            outcomes[m] = run_until_decided(ctx.store, ctx.root, a, b, metric=specs[0][0], direction=specs[0][1], design=design,
+            outcomes[m] = run_until_decided(ctx.store, ctx.root, a, b, metric=specs[0][0] or b.metric_name,
+                                            direction=specs[0][1] or b.metric_direction, design=design,
                                             run_seeds=_runner(ctx, jobs, as_json), max_age_days=ctx.config.baseline.max_age_days)
             if not as_json:
                 o = outcomes[m]
@@ -287,8 +295,7 @@ def gate_cmd(
                 if res.interrupted:
                     raise typer.Exit(130)
                 exps.append(res.experiment)
-            decisions.append(decide(ctx.store, ctx.root, exps[0], exps[1], metric=ctx.config.metric.name,
-                                    direction=ctx.config.metric.direction, alpha=alpha,
+            decisions.append(decide(ctx.store, ctx.root, exps[0], exps[1], alpha=alpha,
                                     max_age_days=ctx.config.baseline.max_age_days, strict=strict, label=m or ""))
     except TrialwiseError as exc:
         message = f"cannot decide: {exc}"

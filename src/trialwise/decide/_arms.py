@@ -61,10 +61,47 @@ class Checks:
     env_diff: list[tuple[str, Any, Any]] = field(default_factory=list)
     changed_files: list[str] = field(default_factory=list)
     stale: bool = False
+    launch_diff: list[tuple[str, Any, Any]] = field(default_factory=list)
+    """How the arms were launched differently: command, args, params, profile, env, config."""
 
     def to_dict(self) -> dict[str, Any]:
         return {"refusals": self.refusals, "warnings": self.warnings, "stale": self.stale,
-                "env_diff": [list(d) for d in self.env_diff], "changed_metric_files": self.changed_files}
+                "env_diff": [list(d) for d in self.env_diff], "changed_metric_files": self.changed_files,
+                "launch_diff": [list(d) for d in self.launch_diff]}
+
+
+LAUNCH_ITEMS = (
+    ("command", lambda e: " ".join(e.launch.get("base_command") or e.command)),
+    ("args (profile, mode, --set)", lambda e: " ".join(e.command[len(e.launch.get("base_command") or []):])),
+    ("params", lambda e: ", ".join(f"{k}={v}" for k, v in sorted((e.launch.get("set") or {}).items()))),
+    ("profile", lambda e: e.profile or ""),
+    ("mode", lambda e: e.mode or ""),
+    ("env", lambda e: ", ".join(f"{k}={v}" for k, v in sorted((e.launch.get("env") or {}).items()))),
+    ("seed mapping", lambda e: e.launch.get("seed_param") or ""),
+    ("config", lambda e: e.launch.get("config_source") or ""),
+)
+"""What :func:`launch_diff` compares between two experiments, and how each is read off one."""
+
+
+def launch_diff(base: Experiment, cand: Experiment) -> list[tuple[str, Any, Any]]:
+    """``(item, base, candidate)`` for every launch item the two experiments differ in (issue 11 §1:
+    shown next to the verdict, so a comparison says what it compared)."""
+    out = []
+    for name, read in LAUNCH_ITEMS:
+        a, b = read(base), read(cand)
+        if a != b:
+            out.append((name, a, b))
+    return out
+
+
+def identical_seed_refusal(store: Store, arm: Arm) -> str | None:
+    """A refusal when seeds of ``arm`` produced identical curves: a spread of zero is not a variance."""
+    from trialwise.checks._seeds import identical_seeds
+
+    done = [r for r in arm.runs if r.status == "completed"]
+    series = {r.seed: {k: v for k, (_s, v) in store.series(r.id).items()} for r in done}
+    same = identical_seeds(series, arm.metric)
+    return same.describe(arm.label) + "; then run the seeds again (--rerun)" if same.found else None
 
 
 def load_arm(store: Store, exp: Experiment, metric: str) -> Arm:
@@ -99,6 +136,9 @@ def check_arms(store: Store, root: Path, base: Arm, cand: Arm, *, max_age_days: 
                 f"{MIN_SEEDS_FOR_VERDICT} per arm are needed to estimate the variance (pattern #1): "
                 f"`trialwise run --ref {arm.experiment.commit_sha[:8]} --seeds 5`"
             )
+        same = identical_seed_refusal(store, arm)
+        if same:
+            refusals.append(same)
     for what in ("profile", "mode"):
         a, b = getattr(base.experiment, what), getattr(cand.experiment, what)
         if a != b:
@@ -168,7 +208,8 @@ def check_arms(store: Store, root: Path, base: Arm, cand: Arm, *, max_age_days: 
         shown = "; ".join(f"{k}: {a} → {b}" for k, a, b in diff[:12])
         more = f" (+{len(diff) - 12} more)" if len(diff) > 12 else ""
         warnings.append(f"the arms ran in different environments (pattern #9, external factors): {shown}{more}")
-    return Checks(refusals, warnings, diff, changed, stale=any(w.startswith("stale") for w in warnings))
+    return Checks(refusals, warnings, diff, changed, stale=any(w.startswith("stale") for w in warnings),
+                  launch_diff=launch_diff(base.experiment, cand.experiment))
 
 
 def _in_commit(root: Path, sha: str, path: str) -> bool:

@@ -76,16 +76,31 @@ class DecisionSet:
                 "notes": self.notes, "decisions": [d.to_dict() for d in self.decisions]}
 
 
-def decide(store: Store, root: Path, base: Experiment, cand: Experiment, *, metric: str, direction: str,
-           alternative: str = "two-sided", alpha: float = 0.05, test: str = "welch", max_age_days: float = 7.0,
-           strict: bool = False, label: str = "") -> Decision:
+def decide(store: Store, root: Path, base: Experiment, cand: Experiment, *, metric: str | None = None,
+           direction: str | None = None, alternative: str = "two-sided", alpha: float = 0.05, test: str = "welch",
+           max_age_days: float = 7.0, strict: bool = False, label: str = "") -> Decision:
     """Compare candidate ``cand`` with baseline ``base`` on ``metric``, refusing when the antipatterns
-    of seed 001 would make the answer meaningless."""
+    of seed 001 would make the answer meaningless.
+
+    Without ``metric``, the experiments' own (each ran with its commit's ``trialwise.toml``) decides;
+    arms configured with different metrics are refused."""
     from trialwise.stats import compare
 
+    mismatch = None
+    if metric is None:
+        metric = cand.metric_name or base.metric_name or "val_acc"
+        direction = direction or cand.metric_direction or base.metric_direction or "max"
+        own = {(e.metric_name, e.metric_direction) for e in (base, cand) if e.metric_name}
+        if len(own) > 1:
+            mismatch = (f"the arms were configured with different metrics ({base.name}: "
+                        f"{base.metric_name} ({base.metric_direction}), {cand.name}: {cand.metric_name} "
+                        f"({cand.metric_direction})): pass --metric NAME[:max|min] to decide on one both logged")
+    direction = direction or "max"
     a = load_arm(store, base, metric)
     b = load_arm(store, cand, metric)
     checks = check_arms(store, root, a, b, max_age_days=max_age_days, paired=test == "paired")
+    if mismatch:
+        checks.refusals.insert(0, mismatch)
     blocking = checks.refusals + (checks.warnings if strict else [])
     if blocking:
         reason = blocking[0] if len(blocking) == 1 else f"{len(blocking)} reasons: " + " | ".join(blocking)

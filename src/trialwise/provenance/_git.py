@@ -164,6 +164,7 @@ class Worktree:
         self.links = links or []
         self.keep = keep
         self.path = self.root / WORKTREES_DIR / f"{sha[:12]}-{uuid.uuid4().hex[:8]}"
+        self._closed = False
 
     def __enter__(self) -> Worktree:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -178,8 +179,9 @@ class Worktree:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.keep:
+        if self.keep or self._closed:
             return
+        self._closed = True
         git(self.root, "worktree", "remove", "--force", str(self.path), check=False)
         if self.path.exists():
             shutil.rmtree(self.path, ignore_errors=True)

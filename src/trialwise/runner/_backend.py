@@ -24,6 +24,8 @@ class Task:
     run_dir: Path
     timeout: float | None = None
     gpus: int = 0
+    threads: int | None = None
+    """CPU threads for the run (``[resources] threads``); ``None``: the backend shares the cores."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,9 @@ class Observer:
 
     def reused(self, seed: int, run_id: str) -> None:
         """``seed`` is not run: the completed run ``run_id`` is reused."""
+
+    def note(self, text: str) -> None:
+        """Something the user should read before the runs end (a seed not reused, and why)."""
 
     def tick(self) -> None:
         """Called about every :data:`~trialwise.runner._local.POLL_INTERVAL_S` while tasks run."""

@@ -23,12 +23,13 @@ from typing import Any
 
 from trialwise._exceptions import GitError, UsageError
 from trialwise.api import _files as F
-from trialwise.settings import ArgsEnv, Config
+from trialwise.settings import CONFIG_FILE, ArgsEnv, Config, config_text_at, parse_config
 from trialwise.settings._model import DEFAULT_LINK_EXCLUDES
 from trialwise.provenance import (
     Worktree,
     dirty_patch,
     dirty_state,
+    diff_fingerprints,
     environment_fingerprint,
     interpreter_of,
     git,
@@ -38,7 +39,10 @@ from trialwise.provenance import (
     tag_commit,
 )
 from trialwise.runner._backend import Backend, Observer, Task, TaskResult
+from trialwise.runner._capture import capture_hints
+from trialwise.runner._outputs import keep_outputs
 from trialwise.runner._record import missing_ignored_path_hint, read_tail, record_run
+from trialwise.runner._vars import expand_vars
 from trialwise.store import STORE_ENV
 from trialwise.store._records import Experiment, Run
 from trialwise.store._store import Store
@@ -79,11 +83,14 @@ class ExperimentResult:
     reused: list[str]
     interrupted: bool
     hints: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    """What the capture found wrong: the metric not captured, seeds that produced identical runs."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "experiment": self.experiment.to_dict(), "runs": [r.to_dict() for r in self.runs],
             "reused": self.reused, "interrupted": self.interrupted, "hints": self.hints,
+            "warnings": self.warnings,
         }
 
 
@@ -165,24 +172,44 @@ class Prepared:
     seeds: list[int]
     patch: str | None
     links: list[str]
+    config: Config
+    """The configuration that runs: the ref's own ``trialwise.toml`` (see :func:`config_for`)."""
+    config_source: str
+    """``commit`` (the ref's file), ``checkout`` (the commit has none) or ``working copy`` (dirty run)."""
+    config_differs: bool
+    """The configuration that runs differs from the checkout's ``trialwise.toml``."""
 
 
-def _links(spec: LaunchSpec) -> list[str]:
-    link = spec.config.worktree.link
+CONFIG_SOURCES = {
+    "commit": "the trialwise.toml committed at the ref",
+    "checkout": "the checkout's trialwise.toml (the ref has none committed)",
+    "working copy": "the working copy's trialwise.toml (uncommitted changes run with --allow-dirty)",
+}
+"""What each value of :attr:`Prepared.config_source` means, in words for the user."""
+
+
+def config_for(spec: LaunchSpec, sha: str, dirty: bool) -> tuple[Config, str]:
+    """The configuration of the commit that runs, and where it came from.
+
+    A branch whose change is in ``trialwise.toml`` (the command's flags, a profile, the metric) must
+    run with that file, not the checkout's: otherwise the comparison tests nothing (issue 11 §1)."""
+    if dirty:
+        return spec.config, "working copy"
+    text = config_text_at(spec.root, sha)
+    if text is None:
+        return spec.config, "checkout"
+    return parse_config(text, f"{CONFIG_FILE} at commit {sha[:8]}"), "commit"
+
+
+def _links(config: Config, root: Path) -> list[str]:
+    link = config.worktree.link
     if link == "auto":
-        return [p for p in ignored_top_level(spec.root) if p not in DEFAULT_LINK_EXCLUDES and not p.endswith(".egg-info")]
+        return [p for p in ignored_top_level(root) if p not in DEFAULT_LINK_EXCLUDES and not p.endswith(".egg-info")]
     return [p.rstrip("/") for p in link]
 
 
 def prepare(spec: LaunchSpec) -> Prepared:
-    """Resolve ref, dirty state, command and identity of the experiment (no side effects)."""
-    cfg = spec.config
-    command = list(spec.command) or (shlex.split(cfg.command) if cfg.command else [])
-    if not command:
-        raise UsageError(
-            "no training command: pass one after '--' (trialwise run -- python train.py) "
-            "or set `command` in trialwise.toml"
-        )
+    """Resolve ref, dirty state, configuration, command and identity of the experiment (no side effects)."""
     commit = resolve_ref(spec.root, spec.ref)
     patch = None
     if spec.ref == "HEAD":
@@ -196,6 +223,13 @@ def prepare(spec: LaunchSpec) -> Prepared:
                     "mark the runs dirty (dirty runs are excluded from decisions)."
                 )
             patch = dirty_patch(spec.root)
+    cfg, config_source = config_for(spec, commit.sha, patch is not None)
+    command = list(spec.command) or (shlex.split(cfg.command) if cfg.command else [])
+    if not command:
+        raise UsageError(
+            "no training command: pass one after '--' (trialwise run -- python train.py) "
+            "or set `command` in trialwise.toml"
+        )
     profile = _section(cfg, "profile", spec.profile)
     mode = _section(cfg, "mode", spec.mode)
     values: dict[str, Any] = {}
@@ -221,6 +255,9 @@ def prepare(spec: LaunchSpec) -> Prepared:
         launch["batch"] = spec.batch
     key = json.dumps({"commit": commit.sha, "argv": argv, "launch": launch}, sort_keys=True, default=str)
     exp_id = hashlib.sha256(key.encode()).hexdigest()[:12]
+    # recorded with the launch, outside the identity: the same command from the same commit is the same experiment
+    launch["config_source"] = config_source
+    launch["metric"] = cfg.metric.model_dump()
     label = commit.branch or (commit.ref if commit.ref != "HEAD" else commit.sha[:8])
     name = f"{label}@{commit.sha[:8]}" + "".join(f"/{x}" for x in (spec.profile, spec.mode) if x)
     if spec.extra_env:
@@ -237,7 +274,8 @@ def prepare(spec: LaunchSpec) -> Prepared:
     if spec.seeds is None and spec.n_seeds is not None and spec.n_seeds < 1:
         raise UsageError(f"--seeds must be at least 1 (pattern #1: several seeds); got {spec.n_seeds}")
     seeds = _checked_seeds(spec.seeds) if spec.seeds else list(range(spec.n_seeds or cfg.seeds))
-    return Prepared(spec, experiment, argv, env, seeds, patch, _links(spec))
+    return Prepared(spec, experiment, argv, env, seeds, patch, _links(cfg, spec.root), cfg, config_source,
+                    cfg != spec.config)
 
 
 def spec_for_experiment(exp: Experiment, root: Path, config: Config, **changes: Any) -> LaunchSpec:
@@ -259,35 +297,90 @@ def spec_for_experiment(exp: Experiment, root: Path, config: Config, **changes: 
 
 
 def _seed_argv(prepared: Prepared, seed: int) -> list[str]:
-    template = prepared.spec.config.params.seed
+    template = prepared.config.params.seed
     return prepared.argv + (shlex.split(template.format(name="seed", value=seed)) if template else [])
 
 
+FRAMEWORK_SEED_ENV = ("PL_GLOBAL_SEED",)
+"""Seed variables frameworks read themselves (Lightning's ``seed_everything()`` without an
+argument), set to each run's seed so a script that seeds through them varies (issue 11 §4)."""
+
+
+def _rerun_reason(store: Store, exp: Experiment, seed: int, mv: str, env_hash: str,
+                  fingerprint: dict[str, Any]) -> str | None:
+    """Why a seed completed before in this experiment is run again: what changed in the reuse key."""
+    done = [r for r in store.runs(exp.id, status="completed") if r.seed == seed]
+    if not done:
+        return None
+    old = max(done, key=lambda r: r.ended_at or 0)
+    if old.dirty:
+        return "the earlier run was dirty (uncommitted changes are never reused)"
+    parts = []
+    if old.metric_version != mv:
+        parts.append(f"metric version {old.metric_version} → {mv} (validation data or evaluation code changed)")
+    if old.env_hash != env_hash:
+        before = store.environment(old.env_hash) if old.env_hash else None
+        diffs = diff_fingerprints(before or {}, fingerprint) if before else []
+        shown = [f"{item} {a or '—'} → {b or '—'}" for item, a, b in diffs if item not in ("host", "user", "cpu_count")]
+        more = f" and {len(shown) - REASON_ITEMS_SHOWN} more" if len(shown) > REASON_ITEMS_SHOWN else ""
+        parts.append("environment: " + (", ".join(shown[:REASON_ITEMS_SHOWN]) + more if shown else "changed"))
+    return "; ".join(parts) or None
+
+
+REASON_ITEMS_SHOWN = 3
+"""Changed environment items named when a seed is not reused (the rest are counted)."""
+
+
+def _task_env(prep: Prepared, store: Store, run_id: str, run_dir: Path, seed: int) -> dict[str, str]:
+    spec = prep.spec
+    env = {
+        **os.environ, **prep.env, "PYTHONUNBUFFERED": "1",
+        F.ENV_RUN_ID: run_id, F.ENV_RUN_DIR: str(run_dir), F.ENV_SEED: str(seed),
+        F.ENV_PROFILE: spec.profile or "", F.ENV_MODE: spec.mode or "", STORE_ENV: store.url,
+    }
+    for name in FRAMEWORK_SEED_ENV:
+        if name not in prep.env:
+            env[name] = str(seed)
+    return env
+
+
 def run_experiment(spec: LaunchSpec, store: Store, backend: Backend, observer: Observer | None = None) -> ExperimentResult:
-    """Run (or reuse) every seed of the experiment ``spec`` describes and record it."""
+    """Run (or reuse) every seed of the experiment ``spec`` describes and record it.
+
+    Each run gets its own worktree of the commit; as each run ends, what it wrote there is kept
+    under its run directory (``[worktree] keep``), its files are ingested and its worktree removed."""
     observer = observer or Observer()
     prep = prepare(spec)
     root = spec.root
-    cfg = spec.config
+    cfg = prep.config
     exp = store.upsert_experiment(prep.experiment)
+    if prep.config_differs:
+        observer.note(f"configuration: {CONFIG_SOURCES[prep.config_source]} (it differs from the checkout's)")
     if spec.tag:
         tag_commit(root, exp.commit_sha, spec.tag)
+    patch_file = None
     if prep.patch is not None:
-        patch_path = root / PATCHES_DIR / f"{exp.id}.patch"
-        patch_path.parent.mkdir(parents=True, exist_ok=True)
-        patch_path.write_text(prep.patch, encoding="utf-8")
-        store.add_artifact("dirty.patch", "patch", str(patch_path), experiment_id=exp.id)
+        patch_file = root / PATCHES_DIR / f"{exp.id}.patch"
+        patch_file.parent.mkdir(parents=True, exist_ok=True)
+        patch_file.write_text(prep.patch, encoding="utf-8")
+        store.add_artifact("dirty.patch", "patch", str(patch_file), experiment_id=exp.id)
     fingerprint = environment_fingerprint(interpreter_of(prep.argv, root / cfg.workdir))
     env_hash = store.put_environment(fingerprint)
     reused: list[str] = []
-    hints: list[str] = []
-    with Worktree(root, exp.commit_sha, prep.links, keep=cfg.worktree.keep) as wt:
-        if prep.patch:
-            patch_file = root / PATCHES_DIR / f"{exp.id}.patch"
+    worktrees: list[Worktree] = []
+
+    def checkout() -> Worktree:
+        wt = Worktree(root, exp.commit_sha, prep.links, keep=cfg.worktree.keep_worktree).__enter__()
+        worktrees.append(wt)
+        if patch_file is not None:
             git(wt.path, "apply", "--whitespace=nowarn", str(patch_file))
-        mv = metric_version(cfg.metric, wt.path)
-        cwd = wt.path / cfg.workdir
+        return wt
+
+    try:
+        probe = checkout()
+        mv = metric_version(cfg.metric, probe.path)
         tasks: list[Task] = []
+        where: dict[str, Worktree] = {}
         for seed in prep.seeds:
             if not spec.rerun:
                 old = store.find_reusable(exp.id, seed, mv.hash, env_hash)
@@ -295,48 +388,83 @@ def run_experiment(spec: LaunchSpec, store: Store, backend: Backend, observer: O
                     reused.append(old.id)
                     observer.reused(seed, old.id)
                     continue
+                reason = _rerun_reason(store, exp, seed, mv.hash, env_hash, fingerprint)
+                if reason:
+                    observer.note(f"seed {seed} runs again: {reason}")
             run_id = store.create_run(
                 experiment_id=exp.id, seed=seed, status="running", host=socket.gethostname(),
                 user=getpass.getuser(), env_hash=env_hash, metric_version=mv.hash, metric_files=mv.files,
-                dirty=exp.dirty, started_at=time.time(), command=_seed_argv(prep, seed),
+                dirty=exp.dirty, started_at=time.time(),
             )
             run_dir = (root / RUNS_DIR / run_id).resolve()
-            store.update_run(run_id, run_dir=str(run_dir))
-            env = {
-                **os.environ, **prep.env, "PYTHONUNBUFFERED": "1",
-                F.ENV_RUN_ID: run_id, F.ENV_RUN_DIR: str(run_dir), F.ENV_SEED: str(seed),
-                F.ENV_PROFILE: spec.profile or "", F.ENV_MODE: spec.mode or "", STORE_ENV: store.url,
-            }
-            tasks.append(Task(run_id, seed, _seed_argv(prep, seed), cwd, env, run_dir,
-                              spec.timeout or cfg.timeout, cfg.gpus_per_run))
-        results = backend.run(tasks, _Recording(store, observer)) if tasks else []
+            wt = probe if not where else checkout()
+            where[run_id] = wt
+            env = _task_env(prep, store, run_id, run_dir, seed)
+            argv = expand_vars(_seed_argv(prep, seed), env)
+            store.update_run(run_id, run_dir=str(run_dir), command=argv)
+            tasks.append(Task(run_id, seed, argv, wt.path / cfg.workdir, env, run_dir,
+                              spec.timeout or cfg.timeout, cfg.gpus_per_run, cfg.resources.threads))
+        finisher = _Finisher(store, cfg, prep, where, root)
+        results = backend.run(tasks, _Recording(store, observer, finisher)) if tasks else []
         for task, res in zip(tasks, results):
-            record_run(store, task.run_id, task.run_dir, cfg.metric, status=res.status,
-                       exit_code=res.exit_code, ended_at=res.ended_at, error=res.error)
-            if res.status == "failed":
-                hint = missing_ignored_path_hint(read_tail(task.run_dir / F.STDERR_FILE), wt.path, cfg.workdir, root, prep.links)
-                if hint and hint not in hints:
-                    hints.append(hint)
-    runs = [r for r in store.runs(exp.id) if r.id in set(reused) | {t.run_id for t in tasks}]
-    return ExperimentResult(exp, runs, reused, backend.interrupted, hints)
+            finisher.finish(task, res)  # a backend that did not report it as it ended
+    finally:
+        for wt in worktrees:
+            wt.__exit__(None, None, None)
+    counted = set(reused) | {t.run_id for t in tasks}
+    runs = [r for r in store.runs(exp.id) if r.id in counted]
+    warnings = [] if backend.interrupted else capture_hints(store, exp, runs)
+    return ExperimentResult(exp, runs, reused, backend.interrupted, finisher.hints, warnings)
+
+
+class _Finisher:
+    """Closes one run as soon as it ends: keeps its outputs, ingests it, removes its worktree."""
+
+    def __init__(self, store: Store, cfg: Config, prep: Prepared, where: dict[str, Worktree], root: Path) -> None:
+        self.store, self.cfg, self.prep, self.where, self.root = store, cfg, prep, where, root
+        self.done: set[str] = set()
+        self.hints: list[str] = []
+
+    def finish(self, task: Task, res: TaskResult) -> None:
+        if task.run_id in self.done:
+            return
+        self.done.add(task.run_id)
+        wt = self.where[task.run_id]
+        task.run_dir.mkdir(parents=True, exist_ok=True)
+        keep_outputs(wt.path, task.run_dir, self.cfg.worktree.keep, self.cfg.worktree.discard,
+                     self.cfg.worktree.max_keep_mb, skip=self.prep.links)
+        record_run(self.store, task.run_id, task.run_dir, self.cfg.metric, status=res.status,
+                   exit_code=res.exit_code, ended_at=res.ended_at, error=res.error)
+        if res.status == "failed":
+            hint = missing_ignored_path_hint(read_tail(task.run_dir / F.STDERR_FILE), wt.path, self.cfg.workdir,
+                                             self.root, self.prep.links)
+            if hint and hint not in self.hints:
+                self.hints.append(hint)
+        wt.__exit__(None, None, None)
 
 
 class _Recording(Observer):
-    """Stores each run's pid as it starts, then forwards to the user's observer."""
+    """Stores each run's pid as it starts and closes each run as it ends, then forwards to the
+    user's observer."""
 
-    def __init__(self, store: Store, inner: Observer) -> None:
+    def __init__(self, store: Store, inner: Observer, finisher: _Finisher) -> None:
         self.store = store
         self.inner = inner
+        self.finisher = finisher
 
     def started(self, task: Task, pid: int | None) -> None:
         self.store.update_run(task.run_id, pid=pid, started_at=time.time())
         self.inner.started(task, pid)
 
     def finished(self, task: Task, result: TaskResult) -> None:
+        self.finisher.finish(task, result)
         self.inner.finished(task, result)
 
     def tick(self) -> None:
         self.inner.tick()
+
+    def note(self, text: str) -> None:
+        self.inner.note(text)
 
 
 def python_executable() -> str:

@@ -1,12 +1,22 @@
-"""Read what a run wrote (``tw.log`` file, JSON lines on stdout, TensorBoard events) into the store.
+"""Read what a run wrote into the store: ``tw.log``, stdout, TensorBoard events, CSV logs.
 
-Scripts that never imported trialwise still get their metrics: every stdout line that is a JSON
-object with numeric values (``{"step": 10, "train_loss": 0.4}``) is a metric point, and TensorBoard
-event files under the run directory are read with TensorBoard's own event reader.
+Scripts that never imported trialwise still get their metrics, as their authors wrote them:
+
+- every stdout line that is a JSON object (``{"step": 10, "train_loss": 0.4}``) or a Python dict
+  repr with numeric values (Hugging Face ``Trainer`` prints ``{'loss': '2.303', 'epoch': '0.43'}``)
+  is a metric point;
+- TensorBoard event files anywhere under the run directory (Lightning's default logger, HF's
+  ``report_to="tensorboard"``; a run's outputs are kept there) are read with TensorBoard's reader;
+- ``metrics.csv`` files with a ``step`` or ``epoch`` column (Lightning's ``CSVLogger``).
+
+A series found in several sources is taken from one (:data:`SOURCE_PRIORITY`), so a script that logs
+the same value twice is not counted twice.  Placeholder series are dropped (:data:`PLACEHOLDERS`).
 """
 
 from __future__ import annotations
 
+import ast
+import csv
 import json
 import math
 from dataclasses import dataclass, field
@@ -23,6 +33,17 @@ EPOCH_KEY = "epoch"
 
 TB_GLOB = "**/events.out.tfevents.*"
 
+CSV_NAME = "metrics.csv"
+"""The file name Lightning's ``CSVLogger`` writes (``<save_dir>/<name>/version_N/metrics.csv``)."""
+
+SOURCE_PRIORITY = ("api", "tensorboard", "csv", "stdout")
+"""Where a series is taken from when several sources hold it: the explicit ``tw.log`` first, then
+the framework's own logs (exact steps), then printed lines."""
+
+PLACEHOLDERS = {"hp_metric": -1.0}
+"""Series whose every value is a placeholder, not a measurement: Lightning's TensorBoard logger
+writes ``hp_metric = -1`` for the hyperparameter tab unless the script logs one."""
+
 Point = tuple[str, int | None, float, float | None, str]
 
 MAX_STEP = 2**63 - 1
@@ -30,7 +51,9 @@ MAX_STEP = 2**63 - 1
 
 
 def _step(value: Any) -> int | None:
-    """A step: a finite number (not a bool) within the store's integer range; else ``None``."""
+    """A step: a finite number or numeric string (not a bool) within the store's integer range."""
+    if isinstance(value, str):
+        value = _numeric_string(value)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     if isinstance(value, float) and not math.isfinite(value):
@@ -52,9 +75,24 @@ def _number(value: Any) -> float | None:
             return float(value)
         except OverflowError:  # an integer beyond float range
             return math.inf if value > 0 else -math.inf
-    if isinstance(value, str) and value.strip().lower() in ("nan", "inf", "-inf", "+inf", "infinity", "-infinity"):
-        return float(value)
+    if isinstance(value, str):
+        return _numeric_string(value)
     return None
+
+
+def _numeric_string(text: str) -> float | None:
+    """``'2.303'``, ``'4.5e-05'``, ``'nan'``, ``'inf'`` → float; other text → ``None``."""
+    text = text.strip()
+    if not text or len(text) > MAX_NUMBER_CHARS:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+MAX_NUMBER_CHARS = 64
+"""Longest string read as a number (longer text is never a logged scalar)."""
 
 
 def read_api_metrics(run_dir: Path) -> list[Point]:
@@ -86,42 +124,92 @@ def read_api_metrics(run_dir: Path) -> list[Point]:
     return points
 
 
+MAX_DICT_LINE_CHARS = 100_000
+"""Longest printed dict read as metrics (longer lines are data dumps, not log records)."""
+
+
 def parse_stdout_line(line: str) -> dict[str, Any] | None:
-    """The JSON object on ``line``, or ``None`` for ordinary log output."""
-    line = line.strip()
-    if not (line.startswith("{") and line.endswith("}")):
+    """The JSON object or Python dict literal on ``line``, or ``None`` for ordinary log output.
+
+    A progress bar redrawn with carriage returns may precede the dict on the same line; only the
+    text after the last ``\r`` counts.  Python literals are read with :func:`ast.literal_eval`,
+    which evaluates no code."""
+    line = line.rsplit("\r", 1)[-1].strip()
+    if not (line.startswith("{") and line.endswith("}")) or len(line) > MAX_DICT_LINE_CHARS:
         return None
     try:
         obj = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):
+        try:
+            obj = ast.literal_eval(line)
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            return None
+    if not isinstance(obj, dict) or not all(isinstance(k, str) for k in obj):
         return None
-    return obj if isinstance(obj, dict) else None
+    return obj
 
 
 def read_stdout_metrics(run_dir: Path) -> list[Point]:
-    """Points from JSON objects printed one per line on stdout."""
+    """Points from JSON objects or dict reprs printed one per line on stdout.
+
+    The step is the object's own (``step``, ``global_step``, ...); else its ``epoch`` when every
+    epoch printed is a whole number; else the object's position in the output, which keeps train
+    and evaluation records in the order they happened when epochs are fractional (HF ``Trainer``)."""
     path = run_dir / F.STDOUT_FILE
     points: list[Point] = []
     if not path.exists():
         return points
-    auto = 0
-    with path.open(encoding="utf-8", errors="replace") as fh:
+    objects: list[dict[str, Any]] = []
+    with path.open(encoding="utf-8", errors="replace", newline="\n") as fh:
         for line in fh:
             obj = parse_stdout_line(line)
-            if obj is None:
+            if obj is not None:
+                objects.append(obj)
+    epochs = [_number(o[EPOCH_KEY]) for o in objects if EPOCH_KEY in o]
+    whole_epochs = all(e is not None and math.isfinite(e) and e == int(e) for e in epochs)
+    auto = 0
+    for position, obj in enumerate(objects):
+        step = next((s for s in (_step(obj.get(k)) for k in STEP_KEYS) if s is not None), None)
+        if step is None:
+            step = _step(obj.get(EPOCH_KEY)) if whole_epochs else position
+        if step is None:
+            step = auto
+        auto = step + 1
+        for key, value in obj.items():
+            if key in STEP_KEYS:
                 continue
-            step = next((s for s in (_step(obj.get(k)) for k in STEP_KEYS) if s is not None), None)
-            if step is None:
-                step = _step(obj.get(EPOCH_KEY))
-            if step is None:
-                step = auto
-            auto = step + 1
-            for key, value in obj.items():
-                if key in STEP_KEYS:
+            v = _number(value)
+            if v is not None:
+                points.append((key, step, v, None, "stdout"))
+    return points
+
+
+def csv_log_files(run_dir: Path) -> list[Path]:
+    """``metrics.csv`` files a framework logger wrote under ``run_dir`` (sorted)."""
+    return sorted(p for p in run_dir.glob(f"**/{CSV_NAME}") if p.is_file())
+
+
+def read_csv_metrics(run_dir: Path) -> list[Point]:
+    """Points from Lightning ``CSVLogger``-style files: one row per logging call, a ``step``
+    and/or ``epoch`` column, one column per metric, empty cells where a metric was not logged."""
+    points: list[Point] = []
+    for path in csv_log_files(run_dir):
+        try:
+            with path.open(encoding="utf-8", errors="replace", newline="") as fh:
+                reader = csv.DictReader(fh)
+                columns = reader.fieldnames or []
+                if "step" not in columns and EPOCH_KEY not in columns:
                     continue
-                v = _number(value)
-                if v is not None:
-                    points.append((key, step, v, None, "stdout"))
+                for row in reader:
+                    step = _step(row.get("step")) if "step" in columns else _step(row.get(EPOCH_KEY))
+                    for key, raw in row.items():
+                        if key is None or key == "step" or raw is None or raw == "":
+                            continue
+                        v = _numeric_string(raw) if isinstance(raw, str) else None
+                        if v is not None:
+                            points.append((key, step, v, None, "csv"))
+        except (OSError, csv.Error):
+            continue
     return points
 
 
@@ -159,13 +247,31 @@ class Ingested:
     by_source: dict[str, int] = field(default_factory=dict)
 
 
+def one_source_per_series(sources: dict[str, list[Point]]) -> dict[str, list[Point]]:
+    """Each series from the first source of :data:`SOURCE_PRIORITY` that holds it; placeholder
+    series (:data:`PLACEHOLDERS`) dropped."""
+    taken: set[str] = set()
+    out: dict[str, list[Point]] = {}
+    for name in SOURCE_PRIORITY:
+        pts = sources.get(name, [])
+        keys = {p[0] for p in pts} - taken
+        kept = [p for p in pts if p[0] in keys]
+        for key, placeholder in PLACEHOLDERS.items():
+            if key in keys and all(p[2] == placeholder for p in kept if p[0] == key):
+                kept = [p for p in kept if p[0] != key]
+        taken |= keys
+        out[name] = kept
+    return out
+
+
 def ingest_run_dir(run_dir: Path) -> Ingested:
     """Read all metric sources, the recorded config and the explicit summary of a run."""
-    sources = {
+    sources = one_source_per_series({
         "api": read_api_metrics(run_dir),
         "stdout": read_stdout_metrics(run_dir),
         "tensorboard": read_tensorboard_metrics(run_dir),
-    }
+        "csv": read_csv_metrics(run_dir),
+    })
     points = [p for pts in sources.values() for p in pts]
     summary = {k: (math.nan if v is None else float(v)) for k, v in F.read_json(run_dir / F.SUMMARY_FILE, {}).items()}
     return Ingested(points, F.read_json(run_dir / F.CONFIG_FILE, {}), summary, {k: len(v) for k, v in sources.items()})

@@ -46,6 +46,30 @@ def default_jobs() -> int:
     return len(detect_gpus()) or os.cpu_count() or 1
 
 
+THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS",
+              "VECLIB_MAXIMUM_THREADS")
+"""Thread-pool sizes of OpenMP (PyTorch's intra-op pool reads it), MKL, OpenBLAS, numexpr and
+Accelerate.  Unset, every parallel run starts one thread per core, and N runs on N cores
+oversubscribe the CPU until they are no faster than one after the other (issue 11 §6)."""
+
+
+def thread_share(concurrent: int, cores: int | None = None) -> int:
+    """CPU threads each of ``concurrent`` runs gets of ``cores`` (at least one)."""
+    return max(1, (cores or os.cpu_count() or 1) // max(1, concurrent))
+
+
+def thread_env(env: dict[str, str], threads: int | None, concurrent: int) -> dict[str, str]:
+    """``env`` with the thread variables set to the run's share, unless the user set one of them
+    (in the environment or a profile): then theirs stand.  ``threads`` (``[resources] threads``)
+    overrides the share; with one run at a time and no setting, nothing is set."""
+    if any(name in env for name in THREAD_ENV):
+        return env
+    if threads is None and concurrent <= 1:
+        return env
+    n = str(threads or thread_share(concurrent))
+    return {**env, **{name: n for name in THREAD_ENV}}
+
+
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     try:
         os.killpg(proc.pid, signal.SIGTERM)
@@ -82,11 +106,11 @@ class LocalBackend(Backend):
             return []
         return [self._gpus.get() for _ in range(n)]
 
-    def _run_one(self, task: Task, observer: Observer) -> TaskResult:
+    def _run_one(self, task: Task, observer: Observer, concurrent: int) -> TaskResult:
         if self._stop.is_set():
             return TaskResult(task.run_id, "killed", None, None, time.time(), "interrupted before it started")
         devices = self._take_gpus(task.gpus)
-        env = dict(task.env)
+        env = thread_env(dict(task.env), task.threads, concurrent)
         if self._has_gpus:
             env["CUDA_VISIBLE_DEVICES"] = ",".join(devices)
         task.run_dir.mkdir(parents=True, exist_ok=True)
@@ -141,7 +165,8 @@ class LocalBackend(Backend):
         results: dict[str, TaskResult] = {}
         previous_term = _stop_on_sigterm()
         pool = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="trialwise-run")
-        futures: dict[Future[TaskResult], Task] = {pool.submit(self._run_one, t, observer): t for t in tasks}
+        concurrent = min(self.jobs, len(tasks))
+        futures: dict[Future[TaskResult], Task] = {pool.submit(self._run_one, t, observer, concurrent): t for t in tasks}
         pending = set(futures)
         try:
             while pending:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from trialwise.api import _files as F
 from trialwise.settings import MetricConfig
-from trialwise.runner._ingest import Ingested, ingest_run_dir, summarize
+from trialwise.runner._ingest import SOURCE_PRIORITY, Ingested, ingest_run_dir, summarize
 from trialwise.store._store import Store
 
 MISSING_PATH_RE = re.compile(r"(?:No such file or directory|FileNotFoundError)[^'\"]*['\"]([^'\"]+)['\"]")
@@ -38,9 +38,8 @@ def record_run(store: Store, run_id: str, run_dir: Path, metric: MetricConfig, *
         data = Ingested([], {}, {})
         note = f"trialwise could not read this run's metrics ({type(exc).__name__}: {exc}); its files are in {run_dir}"
         error = f"{error}\n{note}" if error else note
-    store.replace_metrics(run_id, "api", [p for p in data.points if p[4] == "api"])
-    store.replace_metrics(run_id, "stdout", [p for p in data.points if p[4] == "stdout"])
-    store.replace_metrics(run_id, "tensorboard", [p for p in data.points if p[4] == "tensorboard"])
+    for source in SOURCE_PRIORITY:
+        store.replace_metrics(run_id, source, [p for p in data.points if p[4] == source])
     if data.config:
         store.set_params(run_id, data.config)
     summary = summarize(data.points, data.summary, metric.name, metric.summary, metric.direction)

@@ -1,6 +1,6 @@
 """Configuration: the typed ``trialwise.toml`` and its loader."""
 
-from trialwise.settings._load import CONFIG_FILE, load_config, parse_config
+from trialwise.settings._load import CONFIG_FILE, config_text_at, load_config, parse_config
 from trialwise.settings._model import (
     DEFAULT_SEEDS,
     DEFAULT_STORE_URL,
@@ -13,6 +13,6 @@ from trialwise.settings._model import (
 )
 
 __all__ = [
-    "CONFIG_FILE", "DEFAULT_SEEDS", "DEFAULT_STORE_URL", "ArgsEnv", "BaselineConfig", "Config",
+    "CONFIG_FILE", "config_text_at", "DEFAULT_SEEDS", "DEFAULT_STORE_URL", "ArgsEnv", "BaselineConfig", "Config",
     "MetricConfig", "ParamsConfig", "WorktreeConfig", "load_config", "parse_config",
 ]

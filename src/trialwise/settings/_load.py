@@ -59,6 +59,16 @@ def parse_config(text: str, source: str = CONFIG_FILE) -> Config:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems)) from None
 
 
+def config_text_at(root: str | Path, sha: str) -> str | None:
+    """The ``trialwise.toml`` committed at ``sha``, or ``None`` when that commit has none."""
+    import subprocess
+
+    proc = subprocess.run(["git", "show", f"{sha}:{CONFIG_FILE}"], cwd=root, capture_output=True, check=False)
+    if proc.returncode != 0:
+        return None
+    return proc.stdout.decode("utf-8", errors="replace")
+
+
 def load_config(root: str | Path) -> Config:
     """Load ``trialwise.toml`` from the repository ``root``; defaults when there is none."""
     path = Path(root) / CONFIG_FILE

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 DEFAULT_STORE_URL = "sqlite:///.trialwise/store.db"
 """Embedded default: one SQLite file inside the repository's git-ignored ``.trialwise/``."""
@@ -72,14 +72,51 @@ class ParamsConfig(_Strict):
     seed: str | None = None
 
 
+DEFAULT_KEEP = ("*",)
+"""Outputs kept by default: everything a run writes into its worktree that is not in the commit."""
+
+DEFAULT_DISCARD = ("__pycache__/**", "*.pyc", ".DS_Store")
+"""Outputs never worth keeping: byte-code caches."""
+
+DEFAULT_MAX_KEEP_MB = 2048.0
+"""Per-run cap on kept outputs (a few checkpoints of a mid-sized model); smallest files first."""
+
+
 class WorktreeConfig(_Strict):
-    """Which git-ignored paths of the main checkout (datasets, caches) are linked into worktrees.
+    """Each run's worktree: which git-ignored paths of the main checkout (datasets, caches) are
+    linked in, and which files a run writes there are kept under its run directory.
 
     ``link = "auto"`` links every ignored top-level path except :data:`DEFAULT_LINK_EXCLUDES`.
+    ``keep``/``discard`` are ``fnmatch`` globs on the path relative to the worktree (``*`` crosses
+    ``/``); ``keep_worktree = true`` leaves the worktrees in place (debugging).
     """
 
     link: Literal["auto"] | tuple[str, ...] = "auto"
-    keep: bool = False
+    keep: tuple[str, ...] = DEFAULT_KEEP
+    discard: tuple[str, ...] = DEFAULT_DISCARD
+    max_keep_mb: float = Field(default=DEFAULT_MAX_KEEP_MB, ge=0)
+    keep_worktree: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_keep(cls, data: object) -> object:
+        # `keep = true/false` (before outputs were kept) meant "leave the worktree in place"
+        if isinstance(data, dict) and isinstance(data.get("keep"), bool):
+            data = dict(data)
+            data.setdefault("keep_worktree", data.pop("keep"))
+        return data
+
+    @field_validator("link", "keep", "discard", mode="before")
+    @classmethod
+    def _one_glob(cls, value: object) -> object:
+        return (value,) if isinstance(value, str) and value != "auto" else value
+
+
+class ResourcesConfig(_Strict):
+    """What each run may use.  ``threads``: CPU threads per run (``OMP_NUM_THREADS`` and
+    friends); by default the cores are shared out among the runs going at once."""
+
+    threads: int | None = Field(default=None, ge=1)
 
 
 class BaselineConfig(_Strict):
@@ -105,6 +142,7 @@ class Config(_Strict):
     params: ParamsConfig = Field(default_factory=ParamsConfig)
     worktree: WorktreeConfig = Field(default_factory=WorktreeConfig)
     baseline: BaselineConfig = Field(default_factory=BaselineConfig)
+    resources: ResourcesConfig = Field(default_factory=ResourcesConfig)
     diagnose: dict[str, dict[str, str | float | int]] = Field(default_factory=dict)
 
     @field_validator("workdir")

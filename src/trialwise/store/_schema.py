@@ -78,7 +78,7 @@ metrics = Table(
     Column("step", Integer),
     Column("value", Float),  # NULL = NaN (SQLite cannot store NaN); +/-inf stored as such
     Column("time", Float),
-    Column("source", String(16)),  # api | stdout | tensorboard
+    Column("source", String(16)),  # api | stdout | tensorboard | csv
     Index("ix_metrics_run_key", "run_id", "key", "step"),
 )
 

@@ -269,6 +269,20 @@ class Store:
                 )
         return out
 
+    def series_counts(self, run_ids: Sequence[str]) -> dict[str, dict[str, tuple[str, int]]]:
+        """``{run_id: {key: (source, points)}}``: what was captured of each run, and from where."""
+        from sqlalchemy import func
+
+        m = S.metrics.c
+        out: dict[str, dict[str, tuple[str, int]]] = {r: {} for r in run_ids}
+        with self._tx() as conn:
+            for chunk in _chunks(list(run_ids), 500):
+                q = (select(m.run_id, m.key, m.source, func.count()).where(m.run_id.in_(chunk))
+                     .group_by(m.run_id, m.key, m.source))
+                for run_id, key, source, n in conn.execute(q):
+                    out[run_id][key] = (source or "", int(n))
+        return out
+
     def series(self, run_id: str) -> dict[str, tuple[list[int | None], list[float]]]:
         """Every metric series of a run: ``{key: (steps, values)}`` in step order (NaN kept)."""
         out: dict[str, tuple[list[int | None], list[float]]] = {}
