@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from trialwise.store._records import RUN_STATUSES, Experiment, Run
+from trialwise.store._records import RUN_STATUSES, TERMINAL_STATUSES, Experiment, Run
 
 if TYPE_CHECKING:
     from trialwise.store._store import Store
@@ -52,4 +52,4 @@ def open_store(path: str | Path = ".", url: str | None = None) -> Store:
     return connect(url)
 
 
-__all__ = ["RUN_STATUSES", "STORE_ENV", "Experiment", "Run", "connect", "open_store", "resolve_store_url"]
+__all__ = ["RUN_STATUSES", "STORE_ENV", "TERMINAL_STATUSES", "Experiment", "Run", "connect", "open_store", "resolve_store_url"]

@@ -12,6 +12,9 @@ OOM killer); ``killed``: trialwise stopped it (Ctrl-C); ``failed``: non-zero exi
 
 FINISHED_OK = "completed"
 
+TERMINAL_STATUSES = RUN_STATUSES[1:]
+"""Statuses a run ends with; :meth:`~trialwise.store._store.Store.set_terminal_status` never overwrites one."""
+
 
 @dataclass(frozen=True)
 class Experiment:

@@ -2,19 +2,36 @@
 
 SQLite (WAL) by default, PostgreSQL by URL.  Writers take the SQLite write lock up front
 (``BEGIN IMMEDIATE``) and wait on a busy timeout, so parallel runs never fail with
-"database is locked".  Records come back as frozen dataclasses; SQLAlchemy stays inside.
+"database is locked"; reads are deferred transactions on a WAL snapshot, so an ``export`` or ``ls``
+never holds the write lock and never waits for a writer.  A store file (or its directory) without
+write permission is opened read-only: everything can be read, a write is a :class:`StoreError`.
+Records come back as frozen dataclasses; SQLAlchemy stays inside.
+
+Concurrency guarantees (several ``trialwise`` processes on one store):
+
+- :meth:`Store.replace_metrics` deletes and re-inserts a run's points of one source in **one**
+  transaction, holding the run's row lock (``SELECT ... FOR UPDATE`` on PostgreSQL, the database
+  write lock on SQLite): concurrent replacements of the same run leave exactly one copy.
+- :meth:`Store.claim_run` finds a reusable or running run of an experiment's seed and otherwise
+  creates one, in one transaction serialised per experiment: two identical launches at once never
+  both create a run for the same seed.
+- :meth:`Store.set_terminal_status` never overwrites a terminal status (:data:`TERMINAL_STATUSES`):
+  the first process to close a run wins, and says so by its return value.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import quote
 
 from sqlalchemy import Engine, and_, create_engine, delete, event, insert, select, update
 from sqlalchemy.engine import Connection
@@ -22,7 +39,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from trialwise._exceptions import StoreError, UsageError
 from trialwise.store import _schema as S
-from trialwise.store._records import Experiment, Run, loads
+from trialwise.store._records import TERMINAL_STATUSES, Experiment, Run, loads
 
 SQLITE_BUSY_TIMEOUT_MS = 120_000
 """How long a SQLite writer waits for another writer before giving up (parallel seeds, sweeps)."""
@@ -31,6 +48,9 @@ INSERT_CHUNK = 5_000
 """Metric points per bulk INSERT statement."""
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+RUNNING = "running"
+FINISHED_OK = "completed"
 
 
 def new_id() -> str:
@@ -42,18 +62,63 @@ def _float_or_none(value: float) -> float | None:
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
 
 
-def _make_engine(url: str) -> Engine:
+WRITE_OPTION = "trialwise_write"
+"""Connection execution option: ``True`` opens the transaction with ``BEGIN IMMEDIATE`` (SQLite)."""
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite ``url`` (``None`` for in-memory or other databases)."""
+    if not url.startswith("sqlite"):
+        return None
+    path = url.split("///", 1)[-1].split("?", 1)[0]
+    return Path(path) if path and path != ":memory:" else None
+
+
+def _read_only(db: Path) -> bool:
+    """An existing store trialwise may not write: the file, or the directory that must hold its
+    ``-wal`` and ``-shm`` files, lacks write permission."""
+    return db.exists() and not (_writable(db) and _writable(db.parent))
+
+
+def _writable(path: Path) -> bool:
+    if os.access in os.supports_effective_ids:
+        return os.access(path, os.W_OK, effective_ids=True)
+    return os.access(path, os.W_OK)
+
+
+def _read_only_url(db: Path) -> str:
+    """A SQLite URI that opens ``db`` without writing anything.
+
+    ``mode=ro`` reads a WAL database whose ``-shm``/``-wal`` files exist (a writer may be active);
+    without them nobody can be writing (a writer creates them in the directory), so ``immutable=1``
+    reads the file as it is (https://www.sqlite.org/wal.html#readonly, SQLite >= 3.22)."""
+    shared = all(Path(f"{db}{suffix}").exists() for suffix in ("-wal", "-shm"))
+    option = "mode=ro" if shared else "immutable=1"
+    return f"sqlite:///file:{quote(str(db.resolve()))}?{option}&uri=true"
+
+
+def _make_engine(url: str) -> tuple[Engine, bool]:
+    """The engine for ``url`` and whether it is read-only."""
+    db = _sqlite_file(url)
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        read_only = db is not None and _read_only(db)
+        if db is not None and not read_only:
+            try:
+                db.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(
+                    f"cannot create the store's directory {db.parent}: {exc.strerror or exc}. Set `store` in "
+                    "trialwise.toml to a writable path (e.g. sqlite:///.trialwise/store.db)"
+                ) from exc
+        engine = create_engine(_read_only_url(db) if read_only and db else url,
+                               connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn: Any, _record: Any) -> None:
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
+            if not read_only:
+                cur.execute("PRAGMA journal_mode=WAL")
             cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
@@ -61,13 +126,21 @@ def _make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Connection) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # a read is a deferred transaction: a WAL snapshot that neither takes nor waits for the
+            # write lock; a write takes the lock up front, so it never fails half-way on SQLITE_BUSY
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE_OPTION) else "BEGIN")
 
-        return engine
-    return create_engine(url, pool_pre_ping=True)
+        return engine, read_only
+    try:
+        return create_engine(url, pool_pre_ping=True), False
+    except ModuleNotFoundError as exc:
+        raise StoreError(
+            f"the store {url} needs the '{exc.name}' driver, which is not installed: "
+            "pip install 'trialwise[postgres]' (or use the default SQLite store)"
+        ) from None
 
 
-def _upgrade(engine: Engine) -> None:
+def _upgrade(engine: Engine, read_only: bool, url: str) -> None:
     """Bring the schema to the newest Alembic revision (no-op when current)."""
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
@@ -78,12 +151,42 @@ def _upgrade(engine: Engine) -> None:
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     head = ScriptDirectory.from_config(cfg).get_current_head()
-    with engine.begin() as conn:
-        current = MigrationContext.configure(conn).get_current_revision()
-        if current == head:
+    with engine.connect() as conn:  # a read: a current schema takes no write lock
+        if MigrationContext.configure(conn).get_current_revision() == head:
             return
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+    if read_only:
+        raise StoreError(f"the store {url} is read-only and needs a schema upgrade; open it once with write "
+                         "permission (file and directory) or copy it somewhere writable")
+    with engine.connect() as conn:
+        conn.execution_options(**{WRITE_OPTION: True})
+        with conn.begin():
+            if MigrationContext.configure(conn).get_current_revision() == head:
+                return
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+
+ClaimOutcome = Literal["created", "reused", "running"]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What :meth:`Store.claim_run` did for one seed.
+
+    ``outcome``: ``created`` (a new ``running`` run ``run_id`` that the caller must run and close),
+    ``reused`` (``run`` is a completed run under the same conditions; nothing to run) or ``running``
+    (``run`` is a run of this seed under the same conditions that another process is running or
+    left behind; nothing was created: wait for it, or recover it if its process is gone, then
+    claim again).
+    """
+
+    outcome: ClaimOutcome
+    run_id: str
+    run: Run | None = None
+
+    @property
+    def created(self) -> bool:
+        return self.outcome == "created"
 
 
 class Store:
@@ -98,19 +201,29 @@ class Store:
     def __init__(self, url: str) -> None:
         self.url = url
         try:
-            self.engine = _make_engine(url)
-            _upgrade(self.engine)
+            self.engine, self.read_only = _make_engine(url)
+            _upgrade(self.engine, self.read_only, url)
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot open the store at {url}: {exc}") from exc
 
     # -- plumbing -------------------------------------------------------------------------
     @contextmanager
-    def _tx(self) -> Iterator[Connection]:
+    def _tx(self, *, write: bool = True) -> Iterator[Connection]:
+        """One transaction: a write (``BEGIN IMMEDIATE`` on SQLite) unless ``write=False``."""
+        if write and self.read_only:
+            raise StoreError(f"the store {self.url} is read-only (no write permission on the file or its "
+                             "directory): it can be read, not written")
         try:
-            with self.engine.begin() as conn:
-                yield conn
+            with self.engine.connect() as conn:
+                conn.execution_options(**{WRITE_OPTION: write})
+                with conn.begin():
+                    yield conn
         except OperationalError as exc:
             raise StoreError(f"store {self.url}: {exc.orig}") from exc
+
+    def _read(self) -> Any:
+        """A read transaction: a consistent snapshot that takes no write lock."""
+        return self._tx(write=False)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -149,8 +262,13 @@ class Store:
                 conn.execute(update(S.experiments).where(S.experiments.c.id == exp.id).values(tag=exp.tag))
         return self.experiment(exp.id)
 
-    def experiment(self, exp_id: str) -> Experiment:
+    def set_experiment_tag(self, exp_id: str, tag: str) -> None:
+        """Record ``tag`` on an experiment (after ``git tag`` succeeded: a stored tag names a real ref)."""
         with self._tx() as conn:
+            conn.execute(update(S.experiments).where(S.experiments.c.id == exp_id).values(tag=tag))
+
+    def experiment(self, exp_id: str) -> Experiment:
+        with self._read() as conn:
             row = conn.execute(select(S.experiments).where(S.experiments.c.id == exp_id)).first()
         if row is None:
             raise UsageError(f"no experiment with id '{exp_id}'; `trialwise ls` lists them")
@@ -162,42 +280,78 @@ class Store:
             query = query.where(S.experiments.c.commit_sha == commit)
         if kind:
             query = query.where(S.experiments.c.kind == kind)
-        with self._tx() as conn:
+        with self._read() as conn:
             return [_experiment(r) for r in conn.execute(query)]
 
     def find_experiments(self, token: str) -> list[Experiment]:
-        """Experiments whose id starts with ``token`` or whose name or tag equals it."""
+        """Experiments whose id starts with ``token`` or whose name or tag equals it (``%`` and ``_``
+        in ``token`` are literal characters, not LIKE wildcards)."""
         ex = S.experiments.c
-        with self._tx() as conn:
+        with self._read() as conn:
             rows = conn.execute(
                 select(S.experiments)
-                .where((ex.id.like(f"{token}%")) | (ex.name == token) | (ex.tag == token))
+                .where(ex.id.startswith(token, autoescape=True) | (ex.name == token) | (ex.tag == token))
                 .order_by(ex.created_at)
             ).all()
         return [_experiment(r) for r in rows]
 
     # -- runs -----------------------------------------------------------------------------
     def create_run(self, **values: Any) -> str:
-        """Insert a run (``status`` defaults to ``running``) and return its id."""
-        values.setdefault("id", new_id())
-        values.setdefault("status", "running")
-        values.setdefault("dirty", False)
-        for key in ("command", "metric_files"):
-            if key in values and not isinstance(values[key], str):
-                values[key] = json.dumps(values[key])
+        """Insert a run (``status`` defaults to ``running``) and return its id.
+
+        Unguarded: a launcher that may race another one for the same seed uses :meth:`claim_run`."""
+        row = _new_run_values(values)
         with self._tx() as conn:
-            conn.execute(insert(S.runs).values(**values))
-        return values["id"]
+            conn.execute(insert(S.runs).values(**row))
+        return row["id"]
 
     def update_run(self, run_id: str, **values: Any) -> None:
-        for key in ("command", "metric_files"):
-            if key in values and not isinstance(values[key], str):
-                values[key] = json.dumps(values[key])
+        """Set fields of a run unconditionally; close a run with :meth:`set_terminal_status`."""
         with self._tx() as conn:
-            conn.execute(update(S.runs).where(S.runs.c.id == run_id).values(**values))
+            conn.execute(update(S.runs).where(S.runs.c.id == run_id).values(**_run_values(values)))
+
+    def set_terminal_status(self, run_id: str, status: str, **values: Any) -> bool:
+        """Close ``run_id`` with the terminal ``status`` (and ``values``: ``exit_code``, ``ended_at``,
+        ``error``, ...) unless it already has a terminal status; one conditional UPDATE, so of two
+        processes closing a run at once exactly one wins. Returns whether this call closed it."""
+        if status not in TERMINAL_STATUSES:
+            raise ValueError(f"{status!r} is not a terminal status ({', '.join(TERMINAL_STATUSES)})")
+        c = S.runs.c
+        with self._tx() as conn:
+            result = conn.execute(update(S.runs).where(c.id == run_id, c.status.not_in(TERMINAL_STATUSES))
+                                  .values(status=status, **_run_values(values)))
+        return bool(result.rowcount)
+
+    def claim_run(self, experiment_id: str, seed: int, *, metric_version: str | None, env_hash: str | None,
+                  reuse: bool = True, **values: Any) -> Claim:
+        """Atomically find or create the run of ``seed`` in ``experiment_id`` under these conditions.
+
+        In one write transaction, serialised per experiment (its row is locked: ``FOR UPDATE`` on
+        PostgreSQL, the write lock on SQLite): with ``reuse``, a completed clean run with the same
+        metric version and environment is returned (``reused``, what :meth:`find_reusable` finds);
+        else a ``running`` run with the same conditions is returned (``running``: another process has
+        it); else a run is created from ``values`` like :meth:`create_run` (``created``). Two identical
+        launches at once therefore never both create a run for one seed.
+        """
+        c = S.runs.c
+        same = and_(c.experiment_id == experiment_id, c.seed == seed,
+                    c.metric_version == metric_version, c.env_hash == env_hash)
+        with self._tx() as conn:
+            conn.execute(select(S.experiments.c.id).where(S.experiments.c.id == experiment_id).with_for_update())
+            if reuse:
+                found = self._runs_in(conn, and_(same, c.status == FINISHED_OK, c.dirty.is_(False)))
+                if found:
+                    return Claim("reused", found[-1].id, found[-1])
+            found = self._runs_in(conn, and_(same, c.status == RUNNING))
+            if found:
+                return Claim("running", found[-1].id, found[-1])
+            row = _new_run_values(dict(values, experiment_id=experiment_id, seed=seed,
+                                       metric_version=metric_version, env_hash=env_hash, status=RUNNING))
+            conn.execute(insert(S.runs).values(**row))
+        return Claim("created", row["id"])
 
     def run(self, run_id: str) -> Run:
-        runs = self._runs(S.runs.c.id.like(f"{run_id}%"))
+        runs = self._runs(S.runs.c.id.startswith(run_id, autoescape=True))
         if len(runs) != 1:
             what = "no run" if not runs else f"{len(runs)} runs"
             raise UsageError(f"{what} with id '{run_id}'; `trialwise show EXP` lists run ids")
@@ -212,16 +366,21 @@ class Store:
         return self._runs(and_(*cond) if cond else None)
 
     def _runs(self, where: Any) -> list[Run]:
+        with self._read() as conn:
+            return self._runs_in(conn, where)
+
+    @staticmethod
+    def _runs_in(conn: Connection, where: Any) -> list[Run]:
+        """Runs matching ``where`` with their summaries, oldest start first, within ``conn``'s transaction."""
         query = select(S.runs).order_by(S.runs.c.experiment_id, S.runs.c.seed, S.runs.c.started_at)
         if where is not None:
             query = query.where(where)
-        with self._tx() as conn:
-            rows = conn.execute(query).all()
-            ids = [r.id for r in rows]
-            summ: dict[str, dict[str, float]] = {i: {} for i in ids}
-            for chunk in _chunks(ids, 500):
-                for s in conn.execute(select(S.summaries).where(S.summaries.c.run_id.in_(chunk))):
-                    summ[s.run_id][s.key] = math.nan if s.value is None else s.value
+        rows = conn.execute(query).all()
+        ids = [r.id for r in rows]
+        summ: dict[str, dict[str, float]] = {i: {} for i in ids}
+        for chunk in _chunks(ids, 500):
+            for s in conn.execute(select(S.summaries).where(S.summaries.c.run_id.in_(chunk))):
+                summ[s.run_id][s.key] = math.nan if s.value is None else s.value
         return [_run(r, summ[r.id]) for r in rows]
 
     def find_reusable(self, experiment_id: str, seed: int, metric_version: str, env_hash: str) -> Run | None:
@@ -229,7 +388,7 @@ class Store:
         c = S.runs.c
         found = self._runs(
             and_(
-                c.experiment_id == experiment_id, c.seed == seed, c.status == "completed",
+                c.experiment_id == experiment_id, c.seed == seed, c.status == FINISHED_OK,
                 c.metric_version == metric_version, c.env_hash == env_hash, c.dirty.is_(False),
             )
         )
@@ -237,26 +396,25 @@ class Store:
 
     # -- values ---------------------------------------------------------------------------
     def add_metrics(self, run_id: str, points: Iterable[tuple[str, int | None, float, float | None, str]]) -> int:
-        """Bulk-insert ``(key, step, value, time, source)`` points; NaN is stored as NULL."""
-        rows = [
-            {"run_id": run_id, "key": k, "step": s, "value": _float_or_none(v), "time": t, "source": src}
-            for k, s, v, t, src in points
-        ]
-        for chunk in _chunks(rows, INSERT_CHUNK):
-            with self._tx() as conn:
-                conn.execute(insert(S.metrics), chunk)
-        return len(rows)
+        """Bulk-insert ``(key, step, value, time, source)`` points in one transaction; NaN is stored as NULL."""
+        with self._tx() as conn:
+            return _insert_points(conn, run_id, points)
 
     def replace_metrics(self, run_id: str, source: str, points: Sequence[tuple[str, int | None, float, float | None, str]]) -> int:
-        """Replace every point of ``run_id`` from ``source`` (live ingestion re-reads a file)."""
+        """Replace every point of ``run_id`` from ``source`` (recovery and live ingestion re-read a file).
+
+        Delete and insert are one transaction holding the run's row lock, so a reader sees the old
+        points or the new ones, and concurrent replacements of one run leave exactly one copy."""
+        m = S.metrics.c
         with self._tx() as conn:
-            conn.execute(delete(S.metrics).where(and_(S.metrics.c.run_id == run_id, S.metrics.c.source == source)))
-        return self.add_metrics(run_id, points)
+            conn.execute(select(S.runs.c.id).where(S.runs.c.id == run_id).with_for_update())
+            conn.execute(delete(S.metrics).where(and_(m.run_id == run_id, m.source == source)))
+            return _insert_points(conn, run_id, points)
 
     def metrics(self, run_ids: Sequence[str], keys: Sequence[str] | None = None) -> list[tuple[str, str, int | None, float, float | None]]:
         """Points ``(run_id, key, step, value, time)`` ordered by run, key, step; NULL -> NaN."""
         out = []
-        with self._tx() as conn:
+        with self._read() as conn:
             for chunk in _chunks(list(run_ids), 500):
                 q = select(S.metrics.c.run_id, S.metrics.c.key, S.metrics.c.step, S.metrics.c.value, S.metrics.c.time).where(
                     S.metrics.c.run_id.in_(chunk)
@@ -299,7 +457,7 @@ class Store:
         self._replace_kv(S.params, run_id, {k: json.dumps(v, default=str) for k, v in values.items()})
 
     def params(self, run_id: str) -> dict[str, Any]:
-        with self._tx() as conn:
+        with self._read() as conn:
             return {r.key: json.loads(r.value) for r in conn.execute(select(S.params).where(S.params.c.run_id == run_id))}
 
     def _replace_kv(self, table: Any, run_id: str, values: dict[str, Any]) -> None:
@@ -317,7 +475,7 @@ class Store:
         return h
 
     def environment(self, env_hash: str) -> dict[str, Any] | None:
-        with self._tx() as conn:
+        with self._read() as conn:
             row = conn.execute(select(S.environments).where(S.environments.c.hash == env_hash)).first()
         return json.loads(row.data) if row else None
 
@@ -331,8 +489,35 @@ class Store:
             q = q.where(S.artifacts.c.run_id == run_id)
         if experiment_id:
             q = q.where(S.artifacts.c.experiment_id == experiment_id)
-        with self._tx() as conn:
+        with self._read() as conn:
             return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def _run_values(values: dict[str, Any]) -> dict[str, Any]:
+    """Run column values with the JSON columns encoded."""
+    out = dict(values)
+    for key in ("command", "metric_files"):
+        if key in out and not isinstance(out[key], str):
+            out[key] = json.dumps(out[key])
+    return out
+
+
+def _new_run_values(values: dict[str, Any]) -> dict[str, Any]:
+    out = _run_values(values)
+    out.setdefault("id", new_id())
+    out.setdefault("status", RUNNING)
+    out.setdefault("dirty", False)
+    return out
+
+
+def _insert_points(conn: Connection, run_id: str, points: Iterable[tuple[str, int | None, float, float | None, str]]) -> int:
+    rows = [
+        {"run_id": run_id, "key": k, "step": s, "value": _float_or_none(v), "time": t, "source": src}
+        for k, s, v, t, src in points
+    ]
+    for chunk in _chunks(rows, INSERT_CHUNK):
+        conn.execute(insert(S.metrics), chunk)
+    return len(rows)
 
 
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
