@@ -101,3 +101,15 @@ def test_identical_seeds_found_and_not_invented():
     nan = {"loss": [1.0, math.nan]}
     assert identical_seeds({0: nan, 1: {"loss": [1.0, math.nan]}}, "val_acc").found
     assert not identical_seeds({0: same}, "val_acc").found
+
+
+def test_identical_output_fallback_only_when_nothing_varies():
+    from trialwise.checks._seeds import same_seeds
+
+    text = "Test set: Average loss: 0.1034, Accuracy: 9687/10000 (97%)\n"
+    found = same_seeds({0: {}, 1: {}}, {0: text, 1: text}, "val_acc")
+    assert found.groups == [[0, 1]] and found.keys == ["stdout"]
+    assert not same_seeds({0: {}, 1: {}}, {0: text, 1: text.replace("9687", "9701")}, "val_acc").found
+    banner = "starting training with the default configuration\n"
+    assert not same_seeds({0: {}, 1: {}}, {0: banner, 1: banner}, "val_acc", {0: 0.91, 1: 0.93}).found
+    assert not same_seeds({0: {}, 1: {}}, {0: "done\n", 1: "done\n"}, "val_acc").found

@@ -71,8 +71,41 @@ def identical_seeds(series: Mapping[int, Mapping[str, Sequence[float]]], metric:
     common = set.intersection(*(set(s) for s in series.values()))
     keys = sorted(k for k in common if k == metric or LOSS_MARK in k.lower())
     if not keys or min(sum(len(s[k]) for k in keys) for s in series.values()) < MIN_POINTS:
-        return IdenticalSeeds()
+        return IdenticalSeeds()  # no keys: cannot judge
     by_print: dict[str, list[int]] = {}
     for seed in sorted(series):
         by_print.setdefault(_fingerprint(series[seed], keys), []).append(seed)
     return IdenticalSeeds([g for g in by_print.values() if len(g) > 1], keys)
+
+
+MIN_OUTPUT_CHARS = 20
+"""Shorter outputs (``done``) are the same for any seed; no judgment from them."""
+
+
+def identical_outputs(texts: Mapping[int, str]) -> IdenticalSeeds:
+    """Seeds whose printed output is identical, character for character: the fallback when too
+    little was captured to compare curves.  Output that differs only in timings is not identical,
+    so this can miss copies but never invents one."""
+    if len(texts) < 2:
+        return IdenticalSeeds()
+    by_text: dict[str, list[int]] = {}
+    for seed in sorted(texts):
+        text = texts[seed]
+        if len(text.strip()) < MIN_OUTPUT_CHARS:
+            return IdenticalSeeds()
+        by_text.setdefault(hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(), []).append(seed)
+    return IdenticalSeeds([g for g in by_text.values() if len(g) > 1], ["stdout"])
+
+
+def same_seeds(series: Mapping[int, Mapping[str, Sequence[float]]], texts: Mapping[int, str],
+               metric: str, finals: Mapping[int, float] | None = None) -> IdenticalSeeds:
+    """:func:`identical_seeds` on the curves when they can judge, else :func:`identical_outputs`,
+    but only when the seeds' final ``metric`` values (``finals``) do not already differ: a script
+    that prints a fixed banner and reports one final value that varies is not a copy."""
+    found = identical_seeds(series, metric)
+    if found.found or found.keys:
+        return found
+    values = {(round(v, 12) if math.isfinite(v) else None) for v in (finals or {}).values()}
+    if len(values) > 1:
+        return IdenticalSeeds()
+    return identical_outputs(texts)

@@ -22,13 +22,14 @@ command = {command}          # default training command (override: trialwise run
 seeds = 3                      # seeds per experiment: one run decides nothing (pattern #1)
 
 [metric]
-name = "val_acc"               # the metric every decision uses
-direction = "max"              # max | min
+name = {metric}               # the metric every decision uses
+direction = "{direction}"              # max | min
 summary = "last"               # last | best | summary (value given to tw.summary)
 version_files = []             # globs of validation data / evaluation code (pattern #10)
 
 [params]
 template = "--{{name}} {{value}}"  # how --set lr=1e-3 reaches the script
+{seed_line}
 
 [profiles.fast]                # pattern #5: 2-10x faster, still reflects changes
 args = []
@@ -38,14 +39,31 @@ args = []
 '''
 
 
+INIT_MAX_FILE_BYTES = 1_000_000
+"""Python files larger than this are not read by ``init``'s detection (generated code, data)."""
+
+
+def _project_sources(root: Path) -> dict[str, str]:
+    from trialwise.provenance import git
+
+    out: dict[str, str] = {}
+    for rel in git(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "*.py").split("\0"):
+        path = root / rel
+        if rel and path.is_file() and path.stat().st_size <= INIT_MAX_FILE_BYTES:
+            out[rel] = path.read_text(encoding="utf-8", errors="replace")
+    return out
+
+
 def init_cmd(
-    command: str = typer.Option("python train.py", help="Default training command."),
+    command: str = typer.Option(None, help="Default training command (default: detected from the sources)."),
     force: bool = typer.Option(False, help="Overwrite an existing trialwise.toml."),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Write trialwise.toml, git-ignore .trialwise/ and check the repository."""
+    """Write trialwise.toml (command, seed mapping and metric detected from the sources),
+    git-ignore .trialwise/ and check the repository."""
     from trialwise._exceptions import UsageError
     from trialwise.settings import CONFIG_FILE, load_config
+    from trialwise.settings._detect import detect_project
     from trialwise.provenance import dirty_state, repo_root
 
     root = repo_root(".")
@@ -54,19 +72,30 @@ def init_cmd(
         raise UsageError(f"{path} exists; pass --force to overwrite it")
     import json
 
+    found = detect_project(_project_sources(root))
+    seed_line = (f"seed = {json.dumps(found.seed_param)}   # how each run's seed reaches the script"
+                 if found.seed_param else "# seed = \"--seed {value}\"   # map the seed when the script takes one")
     # a JSON string is a valid TOML basic string: quotes and backslashes in the command are escaped
-    path.write_text(INIT_TEMPLATE.format(command=json.dumps(command)), encoding="utf-8")
+    path.write_text(INIT_TEMPLATE.format(command=json.dumps(command or found.command), metric=json.dumps(found.metric),
+                                         direction=found.direction, seed_line=seed_line), encoding="utf-8")
     load_config(root)
     gitignore = root / ".gitignore"
     lines = gitignore.read_text(encoding="utf-8").splitlines() if gitignore.exists() else []
     if ".trialwise/" not in lines:
         gitignore.write_text("\n".join([*lines, ".trialwise/"]) + "\n", encoding="utf-8")
     state = dirty_state(root)
-    result = {"config": str(path), "root": str(root), "dirty": list(state.modified + state.untracked)}
+    result = {"config": str(path), "root": str(root), "dirty": list(state.modified + state.untracked),
+              "detected": found.to_dict()}
     if as_json:
         print_json(result)
         return
-    console.print(f"wrote [bold]{path}[/] and git-ignored .trialwise/")
+    from rich.markup import escape
+
+    console.print(f"wrote [bold]{escape(str(path))}[/] and git-ignored .trialwise/")
+    console.print(f"  command: {escape(command or found.command)}\n  metric: {escape(found.metric)} ({found.direction})"
+                  f"\n  seed: {escape(found.seed_param or 'not mapped')}", highlight=False)
+    for note in found.notes:
+        console.print(f"  [dim]{escape(note)}[/]")
     if not state.clean:
         console.print("[yellow]the working tree is dirty:[/] commit trialwise.toml and .gitignore before `trialwise run`.")
 

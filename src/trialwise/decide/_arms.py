@@ -96,11 +96,9 @@ def launch_diff(base: Experiment, cand: Experiment) -> list[tuple[str, Any, Any]
 
 def identical_seed_refusal(store: Store, arm: Arm) -> str | None:
     """A refusal when seeds of ``arm`` produced identical curves: a spread of zero is not a variance."""
-    from trialwise.checks._seeds import identical_seeds
+    from trialwise.runner._capture import seeds_alike
 
-    done = [r for r in arm.runs if r.status == "completed"]
-    series = {r.seed: {k: v for k, (_s, v) in store.series(r.id).items()} for r in done}
-    same = identical_seeds(series, arm.metric)
+    same = seeds_alike(store, arm.runs, arm.metric)
     return same.describe(arm.label) + "; then run the seeds again (--rerun)" if same.found else None
 
 

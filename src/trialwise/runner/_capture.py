@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from trialwise.api import _files as F
-from trialwise.checks._seeds import identical_seeds
+from trialwise.checks._seeds import IdenticalSeeds, same_seeds
 from trialwise.runner._ingest import TB_GLOB, csv_log_files, parse_stdout_line
 from trialwise.store._records import Experiment, Run
 from trialwise.store._store import Store
@@ -99,11 +99,29 @@ def capture_hints(store: Store, exp: Experiment, runs: Sequence[Run]) -> list[st
         counts = store.series_counts([run.id])[run.id]
         seen = sources_seen(Path(run.run_dir or "."), {k: n for k, (_src, n) in counts.items()})
         hints.append(no_metric_hint(exp, metric, seen))
-    series = {r.seed: {k: v for k, (_s, v) in store.series(r.id).items()} for r in completed}
-    same = identical_seeds(series, metric)
+    same = seeds_alike(store, completed, metric)
     if same.found:
         hints.append(same.describe(exp.name))
     return hints
+
+
+STDOUT_COMPARED_BYTES = 1_000_000
+"""How much of each run's stdout the identical-output fallback compares."""
+
+
+def seeds_alike(store: Store, runs: Sequence[Run], metric: str) -> IdenticalSeeds:
+    """Seeds among the completed ``runs`` that produced identical curves (or, with too little
+    captured to compare, identical output)."""
+    done = [r for r in runs if r.status == "completed"]
+    series = {r.seed: {k: v for k, (_s, v) in store.series(r.id).items()} for r in done}
+    texts = {}
+    for r in done:
+        try:
+            with (Path(r.run_dir or ".") / F.STDOUT_FILE).open("rb") as fh:
+                texts[r.seed] = fh.read(STDOUT_COMPARED_BYTES).decode("utf-8", errors="replace")
+        except OSError:
+            texts[r.seed] = ""
+    return same_seeds(series, texts, metric, {r.seed: r.summary.get(metric, math.nan) for r in done})
 
 
 def run_outputs(run: Run) -> dict[str, Any]:
