@@ -235,6 +235,25 @@ def test_slices_show_the_u_shape_and_an_optimum_at_the_edge() -> None:
     assert {d.name: d for d in slice_data(params, rising, list(range(40)), SPACE, direction="min")}["lr"].shape == "low"
 
 
+def test_no_u_shape_from_few_trials_or_a_monotone_slice() -> None:
+    """Issue 11 §7: "optimum inside the range (the U-shape)" was claimed from 2 monotone trials."""
+    lr = parse_space(["lr=log:1e-5..1e-1"])
+    two = slice_data([{"lr": 1e-3}, {"lr": 1e-2}], [0.80, 0.85], [0, 1], lr)[0]  # bins 2 and 3 of 5
+    assert two.shape == "few" and "U-shape" not in two.note and "2 trial(s)" in two.note
+    # six trials rising over the middle three bins: the best bin is the highest one tried, not the range's edge
+    xs = [1e-4, 2e-4, 1e-3, 2e-3, 5e-3, 1e-2]
+    rising = slice_data([{"lr": x} for x in xs], [0.80, 0.81, 0.83, 0.84, 0.86, 0.87], list(range(6)), lr)[0]
+    assert [b.n for b in rising.bins] == [2, 2, 2]
+    assert rising.shape == "monotone" and "no U-shape" in rising.note and "none tried above 0.0158" in rising.note
+    falling = slice_data([{"lr": x} for x in xs], [0.87, 0.86, 0.84, 0.83, 0.81, 0.80], list(range(6)), lr)[0]
+    assert falling.shape == "monotone" and "lowest values tried" in falling.note
+    # the same six trials with a bottom in the middle: now it is a U
+    u = slice_data([{"lr": x} for x in xs], [0.80, 0.81, 0.86, 0.87, 0.81, 0.80], list(range(6)), lr)[0]
+    assert u.shape == "interior" and "U-shape" in u.note
+    # four trials, even with a bottom in the middle, are too few
+    assert slice_data([{"lr": x} for x in xs[1:5]], [0.80, 0.86, 0.87, 0.81], list(range(4)), lr)[0].shape == "few"
+
+
 # -- winner re-check ------------------------------------------------------------------------------
 
 
@@ -261,6 +280,38 @@ def test_recheck_names_a_winner_only_when_it_is_significantly_better() -> None:
     loss = recheck(top[:2], {1: [0.3, 0.31, 0.29], 2: [0.5, 0.52, 0.49]}, metric="loss", direction="min",
                    fresh_seeds=[2, 3, 4])
     assert loss.winner.trial == 1 and loss.optimism < 0  # search value 0.95 was worse than its fresh loss
+
+
+def test_the_winner_interval_of_a_bounded_metric_stays_inside_its_range() -> None:
+    """Issue 11 §7 printed an accuracy CI of -0.065 to 1.488: two fresh seeds far apart (t with 1 df)."""
+    top = [_trial(1, 0.8, 1e-3), _trial(2, 0.7, 2e-3)]
+    wide = recheck(top, {1: [0.30, 0.99], 2: [0.60, 0.62]}, metric="val_acc", direction="max", fresh_seeds=[2, 3])
+    assert wide.winner.trial == 1
+    assert wide.interval.raw_low < 0 and wide.interval.raw_high > 1  # the t interval leaves [0, 1] ...
+    assert wide.winner_ci == (0.0, 1.0) and wide.interval.clipped  # ... the reported one does not
+    assert "clipped to [0, 1], the range of 'val_acc'" in wide.sentence
+    # the same accuracy printed in percent: the percent range
+    pct = recheck(top, {1: [30.0, 99.0], 2: [60.0, 62.0]}, metric="val_acc", direction="max", fresh_seeds=[2, 3])
+    assert pct.winner_ci == (0.0, 100.0) and "[0, 100]" in pct.sentence
+    # a loss has no known range: the interval is printed as computed, and the sentence says why
+    loss = recheck(top, {1: [0.30, 0.99], 2: [1.60, 1.62]}, metric="val_loss", direction="min", fresh_seeds=[2, 3])
+    assert loss.winner_ci[0] < 0 and not loss.interval.clipped
+    assert "the range of 'val_loss' is unknown" in loss.sentence
+    # a narrow interval inside the range is left alone, without a note
+    narrow = recheck(top, {1: [0.85, 0.86, 0.84], 2: [0.60, 0.62, 0.61]}, metric="eval_f1", direction="max",
+                     fresh_seeds=[2, 3, 4])
+    assert not narrow.interval.clipped and narrow.interval.note == "" and "clipped" not in narrow.sentence
+
+
+@pytest.mark.parametrize("name, values, described", [
+    ("val_acc", [0.9], "[0, 1]"), ("eval_accuracy", [0.5, 1.0], "[0, 1]"), ("test/F1-macro", [], "[0, 1]"),
+    ("roc_auc", [0.7], "[0, 1]"), ("val_acc", [97.5], "[0, 100]"), ("val_acc", [-3.0], "unknown"),
+    ("val_loss", [0.2], "unknown"), ("f1_loss", [0.2], "unknown"), ("reward", [0.5], "unknown"),
+])
+def test_metric_range_from_the_name_confirmed_by_the_values(name: str, values: list[float], described: str) -> None:
+    from trialwise.stats._bounds import metric_range
+
+    assert metric_range(name, values).describe() == described
 
 
 def test_a_trial_with_a_failed_seed_is_not_a_winner_candidate() -> None:

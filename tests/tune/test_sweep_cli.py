@@ -175,3 +175,25 @@ def test_grid_sweep_stops_at_the_end_of_its_grid(small: Repo) -> None:
     assert grid == [(1e-4, "adam"), (1e-4, "sgd"), (1e-2, "adam"), (1e-2, "sgd")]
     again = small.tw_json(*args)
     assert again["outcome"]["ran"] == [] and again["counts"] == {"completed": 4}
+
+
+def test_two_trials_claim_no_u_shape_and_say_what_was_clipped(small: Repo) -> None:
+    """Issue 11 §7: a 2-trial sweep claimed "optimum inside the range (the U-shape)"; the seed-004 default
+    lr 3e-4 outside the range was clipped silently."""
+    args = ["sweep", "--param", "lr=log:1e-3..1e-1", "--trials", "2", "--seeds", "2", "--top-k", "2",
+            "--recheck-seeds", "2", "--pruner", "none", "--sampler", "random", "--sampler-seed", "1",
+            "--study", "tiny"]
+    out = small.tw_json(*args)
+    lr = next(s for s in out["slices"] if s["name"] == "lr")
+    assert lr["shape"] == "few" and "U-shape" not in lr["note"]
+    first = study(out["storage"], "tiny").trials[0]
+    assert first.params["lr"] == pytest.approx(1e-3)  # the default, clipped into the range ...
+    clipped = [n for n in out["notes"] if "seed-004 default" in n]  # ... and the report says so
+    assert clipped and "lr's seed-004 default 0.0003 lies outside the range 0.001..0.1; clipped to 0.001" in clipped[0]
+    rc = out["recheck"]
+    assert rc["interval"]["range"]["low"] == 0.0 and rc["interval"]["range"]["high"] == 1.0  # val_acc: [0, 1]
+    assert 0.0 <= rc["winner_ci"][0] <= rc["winner_ci"][1] <= 1.0
+    text = small.tw("sweep", "report", "--study", "tiny", "--bootstrap", "10").stdout
+    flat = " ".join(text.split())
+    assert "U-shape" not in flat and "too few trials to read a shape" in flat
+    assert "clipped to 0.001" in flat

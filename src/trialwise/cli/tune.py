@@ -57,6 +57,8 @@ class _Printer:
         else:
             what = f"[red]{r.outcome or r.state}[/] {r.note}"
         console.print(f"trial {r.number:>3}  {_short(r.params)}  →  {self.metric} {what}", highlight=False)
+        for clipped in r.clipped:  # a seed-004 default outside the range (user text: no markup)
+            console.print(f"  note: {clipped}", highlight=False, markup=False)
 
 
 def _render_trials(report: Any) -> None:

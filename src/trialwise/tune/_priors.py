@@ -20,6 +20,10 @@ __all__ = ["PRIORS_FILE", "SENSITIVITIES", "PriorParam", "PriorRow", "PriorTable
 
 PRIORS_FILE = Path(__file__).with_name("priors.toml")
 
+DEFAULT_CLIPPED = "clipped to"
+"""Words of a default's note when the seed-004 default lies outside the searched range and the
+range's nearest value is used instead (the search stays inside the range the user gave)."""
+
 SENSITIVITIES = ("high", "medium", "low")
 """Levels of seed 004's "likely sensitivity" column, most sensitive first."""
 
@@ -81,7 +85,8 @@ class PriorParam(Record):
         if spec.contains(self.default):
             return spec.clip(self.default), "seed-004 default"
         value = spec.clip(float(self.default))
-        return value, f"seed-004 default {self.default:g} lies outside the range; the closest value is used"
+        return value, (f"seed-004 default {self.default:g} lies outside the range {spec.low:g}..{spec.high:g}; "
+                       f"{DEFAULT_CLIPPED} {value:g}")
 
 
 @dataclass(frozen=True)

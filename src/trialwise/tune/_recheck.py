@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from trialwise.metrics._common import Record
+from trialwise.stats._bounds import BoundedInterval, bounded_interval, metric_range
 from trialwise.tune._study import TrialRecord
 
 __all__ = ["DEFAULT_RECHECK_SEEDS", "DEFAULT_TOP_K", "Recheck", "RecheckEntry", "recheck", "top_configurations"]
@@ -54,7 +55,12 @@ class RecheckEntry(Record):
 
 @dataclass(frozen=True)
 class Recheck(Record):
-    """The re-check: the winner with its interval, and which configurations it cannot be told from."""
+    """The re-check: the winner with its interval, and which configurations it cannot be told from.
+
+    ``winner_ci`` is the winner's t interval kept inside the metric's range (``interval`` says
+    whether it was clipped, what it was, or that the range is unknown; see
+    :func:`trialwise.stats._bounds.bounded_interval`).
+    """
 
     metric: str
     direction: str
@@ -67,6 +73,7 @@ class Recheck(Record):
     indistinguishable: tuple[int, ...]
     sentence: str
     comparisons: tuple[Any, ...] = field(default_factory=tuple)
+    interval: BoundedInterval | None = None
 
 
 def _key(direction: str) -> Any:
@@ -172,14 +179,17 @@ def recheck(candidates: Sequence[TrialRecord], fresh: Mapping[int, Sequence[floa
         better = rejected and str(c.verdict) == "progression"
         checked.append(replace(o, p_value=c.p_value if i in adjusted else None, p_adjusted=p_adj,
                                distinguishable=better, verdict=str(c.verdict), sentence=c.sentence))
-    ci = ((comparisons[0].arm_b.ci_low, comparisons[0].arm_b.ci_high) if comparisons
-          else _t_interval(winner.fresh_values, CONFIDENCE))
+    raw = ((comparisons[0].arm_b.ci_low, comparisons[0].arm_b.ci_high) if comparisons
+           else _t_interval(winner.fresh_values, CONFIDENCE))
+    seen = [v for e in entries for v in (*e.fresh_values, e.search_mean)]
+    interval = bounded_interval(raw[0], raw[1], metric_range(metric, seen))
+    ci = (interval.low, interval.high)
     sign = 1.0 if direction == "max" else -1.0
     optimism = sign * (winner.search_mean - winner.fresh_mean)
     same = tuple(e.trial for e in checked if not e.distinguishable)
     n = sum(math.isfinite(v) for v in winner.fresh_values)
     head = (f"trial {winner.trial} has the best {metric} on {n} fresh seeds: {_g(winner.fresh_mean)} "
-            f"({CONFIDENCE:.0%} CI {_g(ci[0])} to {_g(ci[1])})")
+            f"({CONFIDENCE:.0%} CI {_g(ci[0])} to {_g(ci[1])}" + (f"; {interval.note}" if interval.note else "") + ")")
     if not checked:
         tail = "; it is the only configuration re-checked"
     elif not same:
@@ -195,4 +205,4 @@ def recheck(candidates: Sequence[TrialRecord], fresh: Mapping[int, Sequence[floa
              f"{'optimistic' if optimism > 0 else 'pessimistic'} by {_g(abs(optimism))} (winner's curse)")
     return Recheck(metric, direction, alpha, tuple(fresh_seeds), winner, (float(ci[0]), float(ci[1])),
                    optimism, (winner, *checked), same, head + tail + (curse if math.isfinite(optimism) else ""),
-                   tuple(comparisons))
+                   tuple(comparisons), interval)

@@ -94,6 +94,10 @@ def analyze_study(study: Any, meta: StudyMeta, name: str, storage: str | None, *
         notes.append(f"trial(s) {shown}{' ...' if len(partial) > 10 else ''} had failed seeds: their mean rests on "
                      f"the seeds that completed, so they are not re-checked as winners; `trialwise show "
                      f"{partial[0].experiment_id or 'EXPERIMENT'}` says why trial {partial[0].number}'s seed failed")
+    for r in records:
+        if r.clipped:
+            notes.append(f"trial {r.number} started from the seed-004 defaults, but " + " and ".join(r.clipped)
+                         + ": the search stays inside the range you gave; widen it to try the default itself")
     rc = None
     top = top_configurations(records, top_k, objective.direction) if top_k > 0 else []
     if run_fresh is not None and top_k > 0 and recheck_seeds > 0 and done and not top:
@@ -120,6 +124,6 @@ def analyze_study(study: Any, meta: StudyMeta, name: str, storage: str | None, *
                                title=f"{name}: {len(done)} completed trials"))
     matters = {p.name for p in imp.params if p.matters} if imp else {s.name for s in slices}
     for s in slices:
-        if s.shape in ("low", "high") and s.name in matters:
+        if s.shape in ("low", "high", "monotone") and s.name in matters:
             notes.append(f"{s.name}: {s.note}")
     return SweepReport(name, storage, meta, counts, best, rc, imp, slices, plot, outcome, tuple(notes))

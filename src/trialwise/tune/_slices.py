@@ -4,6 +4,10 @@ Seed 003: "Usually the performance follows a U-shaped curve for each hyperparame
 a parameter bins its range (on the parameter's own scale: log for log parameters) and averages the
 objective per bin.  When the best bin lies at an edge of the searched range, the optimum may lie
 outside it and the range should be widened.  Plot data is computed into records first, then drawn.
+
+A slice is read as a U-shape ("optimum inside the range") only when it can show one: at least
+:data:`MIN_SHAPE_TRIALS` trials, and a best bin with a tried bin on each side (the curve goes down
+on both sides of it).  Otherwise the slice is monotone over what was tried, and it says so.
 """
 
 from __future__ import annotations
@@ -19,11 +23,18 @@ import numpy as np
 from trialwise.metrics._common import Record
 from trialwise.tune._space import Space
 
-__all__ = ["SLICE_BINS", "SliceBin", "SliceData", "save_slices", "slice_data"]
+__all__ = ["MIN_SHAPE_TRIALS", "SLICE_BINS", "SliceBin", "SliceData", "save_slices", "slice_data"]
 
 SLICE_BINS = 5
 """Bins per numeric range (trialwise's choice: enough to see a bottom between two walls, few enough
 that 20-40 trials put several in most bins)."""
+
+MIN_SHAPE_TRIALS = 5
+"""Fewest trials with a finite objective from which a slice's shape is read (issue 11 §7: a
+"U-shape" was claimed from 2 monotone trials). A U needs a bottom and two walls, i.e. three
+distinct bins; 5 trials is the least that can put more than one trial into any of
+:data:`SLICE_BINS` bins (trialwise's choice, next to seed 003's "usually the performance follows a
+U-shaped curve for each hyperparameter", which is about the curve, not about how few points show it)."""
 
 DPI = 120
 """Resolution of the saved PNG."""
@@ -35,10 +46,11 @@ SHAPES = {
     "interior": "optimum inside the range (the U-shape of seed 003)",
     "low": "best at the low edge of the range: the optimum may lie below it; widen the range",
     "high": "best at the high edge of the range: the optimum may lie above it; widen the range",
+    "monotone": "monotone over the values tried: no U-shape shown",
     "categorical": "categorical",
-    "few": "too few trials to bin",
+    "few": f"too few trials to read a shape (fewer than {MIN_SHAPE_TRIALS})",
 }
-"""How a slice reads."""
+"""How a slice reads (``note`` starts with these words; ``monotone`` adds where the best bin is)."""
 
 
 @dataclass(frozen=True)
@@ -84,8 +96,10 @@ def slice_data(params: Sequence[Mapping[str, Any]], values: Sequence[float], tri
     Returns
     -------
     tuple of SliceData
-        ``shape`` is ``interior`` (U-shape: best bin inside the range), ``low`` / ``high`` (best bin
-        at an edge: widen the range), ``categorical`` or ``few``.
+        ``shape`` is ``interior`` (U-shape: the best bin has a tried bin on each side, from at least
+        :data:`MIN_SHAPE_TRIALS` trials), ``low`` / ``high`` (best bin at an edge of the range: widen
+        it), ``monotone`` (best at the first or last bin tried, with untried bins beyond it),
+        ``categorical`` or ``few`` (fewer than :data:`MIN_SHAPE_TRIALS` trials, or one bin).
 
     References
     ----------
@@ -105,28 +119,50 @@ def slice_data(params: Sequence[Mapping[str, Any]], values: Sequence[float], tri
                 if sel.any():
                     pos = float(p.choices.index(c))
                     bins.append(_bin_stats(str(c), pos, pos, ys[sel]))
-            shape = "categorical"
+            shape, note = "categorical", SHAPES["categorical"]
         else:
             lo, hi = p.position(p.low), p.position(p.high)
             edges = np.linspace(lo, hi, n_bins + 1)
             pos = np.asarray([p.position(x) for x in xs], dtype=float)
             which = np.clip(np.searchsorted(edges, pos, side="right") - 1, 0, n_bins - 1)
             best_k, best_mean = None, -math.inf
+            occupied = []
             for k in range(n_bins):
                 sel = which == k
                 if sel.any():
                     b = _bin_stats(f"{_fmt(edges[k], p.log)}–{_fmt(edges[k + 1], p.log)}", float(edges[k]),
                                    float(edges[k + 1]), ys[sel])
                     bins.append(b)
+                    occupied.append(k)
                     if sign * b.mean > best_mean:
                         best_k, best_mean = k, sign * b.mean
-            if len(bins) < 2 or best_k is None:
-                shape = "few"
-            else:
-                shape = "low" if best_k == 0 else "high" if best_k == n_bins - 1 else "interior"
+            shape, note = _shape(occupied, best_k, n_bins, int(ys.size), bins, p.log)
         out.append(SliceData(p.name, p.kind, p.log, tuple(xs), tuple(float(v) for v in ys),
-                             tuple(trials[i] for i in idx), tuple(bins), shape, SHAPES[shape]))
+                             tuple(trials[i] for i in idx), tuple(bins), shape, note))
     return tuple(out)
+
+
+def _shape(occupied: Sequence[int], best_k: int | None, n_bins: int, n: int, bins: Sequence[SliceBin],
+           log: bool) -> tuple[str, str]:
+    """(shape, note) of a numeric slice from its occupied bins (in order) and its best bin.
+
+    ``interior`` only from :data:`MIN_SHAPE_TRIALS` trials and a best bin strictly between two tried
+    bins; ``low``/``high`` when the best bin is the range's own first/last bin; ``monotone`` when it
+    is the first/last *tried* bin but the range goes on untried beyond it.
+    """
+    if n < MIN_SHAPE_TRIALS or best_k is None or len(occupied) < 2:
+        return "few", f"{SHAPES['few']}: {n} trial(s) in {len(occupied)} bin(s)"
+    if occupied[0] < best_k < occupied[-1]:
+        return "interior", SHAPES["interior"]
+    if best_k == 0:
+        return "low", SHAPES["low"]
+    if best_k == n_bins - 1:
+        return "high", SHAPES["high"]
+    b = bins[occupied.index(best_k)]
+    side, edge = ("lowest", b.low) if best_k == occupied[0] else ("highest", b.high)
+    return "monotone", (f"{SHAPES['monotone']}; best at the {side} values tried (bin {b.label}), none tried "
+                        f"{'below' if side == 'lowest' else 'above'} {_fmt(edge, log)}: try them before "
+                        "reading an optimum")
 
 
 def save_slices(slices: Sequence[SliceData], path: str | Path, *, metric: str = "objective",
@@ -165,8 +201,10 @@ def save_slices(slices: Sequence[SliceData], path: str | Path, *, metric: str = 
         ax.set_title(head, fontsize=10)
         ax.set_xlabel(s.name + (" (log scale)" if s.log else ""))
         ax.set_ylabel(metric)
-        if s.shape in ("low", "high"):
-            ax.text(0.02, 0.02, f"best at the {s.shape} edge", transform=ax.transAxes, fontsize=8, color="crimson")
+        if s.shape in ("low", "high", "monotone", "few"):
+            flag = {"low": "best at the low edge", "high": "best at the high edge", "monotone": "monotone: no U-shape",
+                    "few": "too few trials for a shape"}[s.shape]
+            ax.text(0.02, 0.02, flag, transform=ax.transAxes, fontsize=8, color="crimson")
     if title:
         fig.suptitle(title, fontsize=11)
     fig.tight_layout()

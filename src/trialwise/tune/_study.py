@@ -225,6 +225,8 @@ class TrialRecord(Record):
     pruned_step: int | None = None
     reused: int = 0
     note: str = ""
+    clipped: tuple[str, ...] = ()
+    """Parameters of the first trial whose seed-004 default lay outside the range and was clipped."""
 
     @property
     def n_failed(self) -> int:
@@ -250,6 +252,6 @@ def trial_records(trials: Sequence[Any]) -> list[TrialRecord]:
             value=t.value if t.values else None, seed_values=tuple(_float(v) for v in a.get("seed_values", ())),
             seed_std=_float(a.get("seed_std")), n_seeds=int(a.get("n_seeds", 0)), n_completed=int(a.get("n_completed", 0)),
             experiment_id=a.get("experiment_id"), pruned_step=a.get("pruned_step"), reused=int(a.get("reused", 0)),
-            note=a.get("note", ""),
+            note=a.get("note", ""), clipped=tuple(a.get("clipped") or ()),
         ))
     return out

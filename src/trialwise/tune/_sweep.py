@@ -28,6 +28,7 @@ from trialwise.store._records import Run
 from trialwise.store._store import Store
 from trialwise.tune._intermediate import PruningBackend
 from trialwise.tune._objective import Objective, aggregate
+from trialwise.tune._priors import DEFAULT_CLIPPED
 from trialwise.tune._study import (
     META_ATTR,
     PRUNER_STARTUP_TRIALS,
@@ -252,7 +253,9 @@ def run_sweep(spec: SweepSpec, store: Store, *, launch: Launch | None = None,
     n_existing = len(study.get_trials(deepcopy=False))
     if n_existing == 0 and spec.default_first and spec.sampler != "grid":
         first, notes = default_trial(spec.space)
-        study.enqueue_trial(first, user_attrs={"note": "first trial: " + ", ".join(f"{k} {v}" for k, v in notes.items())},
+        clipped = [f"{k}'s {v}" for k, v in notes.items() if DEFAULT_CLIPPED in v]
+        study.enqueue_trial(first, user_attrs={"note": "first trial: " + ", ".join(f"{k} {v}" for k, v in notes.items()),
+                                               "clipped": clipped},
                             skip_if_exists=True)  # a second worker starting at once must not queue it again
     study.sampler = make_sampler(spec.sampler, spec.space,
                                  seed=None if spec.sampler_seed is None else spec.sampler_seed + n_existing,
