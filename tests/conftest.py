@@ -22,8 +22,9 @@ def git(repo: Path, *args: str) -> str:
                           env={**os.environ, **GIT_ENV}).stdout
 
 
-ACTIVATED_ENV = {**os.environ, "PATH": os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])}
-"""The environment of a user whose virtualenv is activated: ``python`` in a command is this one."""
+def activated_env() -> dict[str, str]:
+    """The environment of a user whose virtualenv is activated: ``python`` in a command is this one."""
+    return {**os.environ, "PATH": os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])}
 
 
 class Repo:
@@ -49,7 +50,7 @@ class Repo:
     def tw(self, *args: str, check: bool = True, timeout: float = 300,
            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run([sys.executable, "-m", "trialwise", *args], cwd=self.path, capture_output=True,
-                              text=True, timeout=timeout, env={**ACTIVATED_ENV, "COLUMNS": "200", **(env or {})})
+                              text=True, timeout=timeout, env={**activated_env(), "COLUMNS": "200", **(env or {})})
         if check and proc.returncode != 0:
             raise AssertionError(f"trialwise {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
         return proc

@@ -212,8 +212,11 @@ def ls_cmd(as_json: bool = JsonOpt, all_: bool = typer.Option(False, "--all", he
 
     from trialwise.store._select import counted_runs
 
+    from trialwise.provenance import prune_stale_worktrees
+
     ctx = context()
     recover_stale_runs(ctx.store, ctx.config.metric)
+    prune_stale_worktrees(ctx.root)
     rows = []
     for exp in ctx.store.experiments():
         if exp.kind == "standalone" and not all_:

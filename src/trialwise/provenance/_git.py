@@ -166,8 +166,14 @@ class Worktree:
         self.path = self.root / WORKTREES_DIR / f"{sha[:12]}-{uuid.uuid4().hex[:8]}"
         self._closed = False
 
+    @property
+    def owner_file(self) -> Path:
+        """Beside the worktree (not in it, where it would count as an output): the pid using it."""
+        return self.path.with_name(self.path.name + OWNER_SUFFIX)
+
     def __enter__(self) -> Worktree:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.owner_file.write_text(str(os.getpid()), encoding="utf-8")
         git(self.root, "worktree", "add", "--detach", "--force", str(self.path), self.sha)
         for rel in self.links:
             src = self.root / rel
@@ -182,7 +188,47 @@ class Worktree:
         if self.keep or self._closed:
             return
         self._closed = True
-        git(self.root, "worktree", "remove", "--force", str(self.path), check=False)
-        if self.path.exists():
-            shutil.rmtree(self.path, ignore_errors=True)
-        git(self.root, "worktree", "prune", check=False)
+        _remove_worktree(self.root, self.path)
+
+
+OWNER_SUFFIX = ".owner"
+"""File beside each worktree naming the process that uses it, so a later command can tell a
+worktree left by a killed runner from one in use."""
+
+
+def _remove_worktree(root: Path, path: Path) -> None:
+    git(root, "worktree", "remove", "--force", str(path), check=False)
+    if path.exists():
+        shutil.rmtree(path, ignore_errors=True)
+    path.with_name(path.name + OWNER_SUFFIX).unlink(missing_ok=True)
+    git(root, "worktree", "prune", check=False)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def prune_stale_worktrees(root: str | Path) -> list[Path]:
+    """Remove the worktrees a killed runner left behind (their owner process is gone); returns them."""
+    base = Path(root) / WORKTREES_DIR
+    if not base.is_dir():
+        return []
+    removed = []
+    for entry in sorted(base.iterdir()):
+        if not entry.is_dir():
+            continue
+        try:
+            pid = int(entry.with_name(entry.name + OWNER_SUFFIX).read_text(encoding="utf-8").strip())
+        except (OSError, ValueError):
+            pid = None  # from before owners were recorded, or half-created: nobody uses it
+        if pid is not None and _alive(pid):
+            continue
+        _remove_worktree(Path(root), entry)
+        removed.append(entry)
+    return removed

@@ -35,13 +35,14 @@ from trialwise.provenance import (
     git,
     ignored_top_level,
     metric_version,
+    prune_stale_worktrees,
     resolve_ref,
     tag_commit,
 )
 from trialwise.runner._backend import Backend, Observer, Task, TaskResult
 from trialwise.runner._capture import capture_hints
 from trialwise.runner._outputs import keep_outputs
-from trialwise.runner._record import missing_ignored_path_hint, read_tail, record_run
+from trialwise.runner._record import missing_ignored_path_hint, pid_alive, read_tail, record_run, recover_stale_runs
 from trialwise.runner._vars import expand_vars
 from trialwise.store import STORE_ENV
 from trialwise.store._records import Experiment, Run
@@ -344,6 +345,31 @@ def _task_env(prep: Prepared, store: Store, run_id: str, run_dir: Path, seed: in
     return env
 
 
+def _claim(store: Store, exp: Experiment, seed: int, mv: Any, env_hash: str, *, reuse: bool) -> Any:
+    """The store's atomic find-or-create of ``seed``'s run; a ``running`` run whose process is gone
+    (a runner killed earlier) is recovered first, then claimed again."""
+    values = dict(host=socket.gethostname(), user=getpass.getuser(), metric_files=mv.files, dirty=exp.dirty,
+                  started_at=time.time(), pid=os.getpid())
+    claim = store.claim_run(exp.id, seed, metric_version=mv.hash, env_hash=env_hash, reuse=reuse, **values)
+    if claim.outcome == "running" and claim.run is not None and claim.run.host == values["host"] and \
+            (claim.run.pid is None or not pid_alive(claim.run.pid)):
+        recover_stale_runs(store, exp_metric(exp))
+        claim = store.claim_run(exp.id, seed, metric_version=mv.hash, env_hash=env_hash, reuse=reuse, **values)
+    return claim
+
+
+def exp_metric(exp: Experiment) -> Any:
+    """The :class:`~trialwise.settings.MetricConfig` an experiment was launched with."""
+    from trialwise.settings import MetricConfig
+
+    stored = exp.launch.get("metric") if isinstance(exp.launch, dict) else None
+    try:
+        return MetricConfig.model_validate(stored) if stored else MetricConfig(name=exp.metric_name or "val_acc",
+                                                                               direction=exp.metric_direction or "max")
+    except ValueError:
+        return MetricConfig()
+
+
 def run_experiment(spec: LaunchSpec, store: Store, backend: Backend, observer: Observer | None = None) -> ExperimentResult:
     """Run (or reuse) every seed of the experiment ``spec`` describes and record it.
 
@@ -376,26 +402,27 @@ def run_experiment(spec: LaunchSpec, store: Store, backend: Backend, observer: O
             git(wt.path, "apply", "--whitespace=nowarn", str(patch_file))
         return wt
 
+    prune_stale_worktrees(root)
     try:
         probe = checkout()
         mv = metric_version(cfg.metric, probe.path)
         tasks: list[Task] = []
         where: dict[str, Worktree] = {}
         for seed in prep.seeds:
+            claim = _claim(store, exp, seed, mv, env_hash, reuse=not spec.rerun)
+            if claim.outcome == "reused":
+                reused.append(claim.run_id)
+                observer.reused(seed, claim.run_id)
+                continue
+            if claim.outcome == "running":
+                observer.note(f"seed {seed} is being run by another trialwise command (run {claim.run_id}, "
+                              f"pid {claim.run.pid if claim.run else '?'}); it is not started twice")
+                continue
             if not spec.rerun:
-                old = store.find_reusable(exp.id, seed, mv.hash, env_hash)
-                if old is not None:
-                    reused.append(old.id)
-                    observer.reused(seed, old.id)
-                    continue
                 reason = _rerun_reason(store, exp, seed, mv.hash, env_hash, fingerprint)
                 if reason:
                     observer.note(f"seed {seed} runs again: {reason}")
-            run_id = store.create_run(
-                experiment_id=exp.id, seed=seed, status="running", host=socket.gethostname(),
-                user=getpass.getuser(), env_hash=env_hash, metric_version=mv.hash, metric_files=mv.files,
-                dirty=exp.dirty, started_at=time.time(),
-            )
+            run_id = claim.run_id
             run_dir = (root / RUNS_DIR / run_id).resolve()
             wt = probe if not where else checkout()
             where[run_id] = wt
@@ -430,6 +457,9 @@ class _Finisher:
             return
         self.done.add(task.run_id)
         wt = self.where[task.run_id]
+        # the script is gone; while its files are saved the run is this process's, so a concurrent
+        # `ls` does not take it for a run whose runner died
+        self.store.update_run(task.run_id, pid=os.getpid())
         task.run_dir.mkdir(parents=True, exist_ok=True)
         keep_outputs(wt.path, task.run_dir, self.cfg.worktree.keep, self.cfg.worktree.discard,
                      self.cfg.worktree.max_keep_mb, skip=self.prep.links)

@@ -30,8 +30,11 @@ def read_tail(path: Path, n: int = STDERR_TAIL_BYTES) -> str:
 
 
 def record_run(store: Store, run_id: str, run_dir: Path, metric: MetricConfig, *, status: str,
-               exit_code: int | None, ended_at: float | None = None, error: str | None = None) -> dict[str, float]:
-    """Ingest ``run_dir`` into the store and close the run with ``status``; returns its summary."""
+               exit_code: int | None, ended_at: float | None = None, error: str | None = None,
+               close: bool = True) -> dict[str, float]:
+    """Ingest ``run_dir`` into the store and close the run with ``status`` (never over a terminal
+    status another process wrote first; with ``close=False`` the caller has closed it); returns its
+    summary."""
     try:
         data = ingest_run_dir(run_dir)
     except Exception as exc:  # noqa: BLE001 - the run's status must be recorded whatever its files hold
@@ -52,7 +55,10 @@ def record_run(store: Store, run_id: str, run_dir: Path, metric: MetricConfig, *
     elif status != "completed":
         tail = read_tail(run_dir / F.STDERR_FILE)
         error = f"{error}\n{tail}" if tail else error
-    store.update_run(run_id, status=status, exit_code=exit_code, ended_at=ended_at or time.time(), error=error)
+    if close:
+        store.set_terminal_status(run_id, status, exit_code=exit_code, ended_at=ended_at or time.time(), error=error)
+    elif error:
+        store.update_run(run_id, error=error)
     return summary
 
 
@@ -88,6 +94,9 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+STALE_RUN_ERROR = "its process ended without reporting (runner or script killed)"
+
+
 def recover_stale_runs(store: Store, metric: MetricConfig) -> list[str]:
     """Runs still ``running`` on this host whose process is gone: ingest them and mark ``crashed``."""
     host = socket.gethostname()
@@ -95,7 +104,10 @@ def recover_stale_runs(store: Store, metric: MetricConfig) -> list[str]:
     for run in store.runs(status="running"):
         if run.host != host or run.pid is None or pid_alive(run.pid) or not run.run_dir:
             continue
-        record_run(store, run.id, Path(run.run_dir), metric, status="crashed", exit_code=None,
-                   error="its process ended without reporting (runner or script killed)")
+        # claim it first: of several commands recovering at once (or a runner closing it late), one wins
+        if not store.set_terminal_status(run.id, "crashed", ended_at=time.time(), error=STALE_RUN_ERROR):
+            continue
+        record_run(store, run.id, Path(run.run_dir), metric, status="crashed", exit_code=None, close=False,
+                   error=STALE_RUN_ERROR)
         recovered.append(run.id)
     return recovered

@@ -1,0 +1,74 @@
+"""kill -9 of the runner: the next command leaves no run ``running``, no worktree behind, keeps
+the points the run had logged, and a re-run stores no duplicates."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import activated_env, make_repo
+
+pytestmark = pytest.mark.slow
+
+SCRIPT = """
+import json, os, sys, time
+for step in range(3):
+    print(json.dumps({"step": step, "val_acc": 0.1 * step}), flush=True)
+if os.environ.get("HANG") == "1":
+    time.sleep(600)
+"""
+
+POLL_S = 0.1
+
+
+def _wait_for(predicate, what: str, limit: float = 120.0):
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(POLL_S)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_runner_killed_then_next_command_recovers_and_cleans(tmp_path):
+    repo = make_repo(tmp_path / "r", 'command = "python train.py"\nseeds = 1\n', {"train.py": SCRIPT})
+    env = {**activated_env(), "HANG": "1"}
+    driver = subprocess.Popen([sys.executable, "-m", "trialwise", "run"], cwd=repo.path, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    runs = repo.path / ".trialwise" / "runs"
+
+    def logged():
+        files = list(runs.glob("*/stdout.log")) if runs.exists() else []
+        return files and files[0].read_text().count("\n") >= 3 and files[0]
+
+    stdout = _wait_for(logged, "the script's three lines")
+    os.kill(driver.pid, signal.SIGKILL)
+    driver.wait()
+    store = repo.store()
+    (run,) = store.runs()
+    assert run.status == "running"
+    os.killpg(run.pid, signal.SIGKILL)  # the orphaned script (its own session)
+    _wait_for(lambda: subprocess.run(["ps", "-p", str(run.pid)], capture_output=True).returncode != 0, "the script to end")
+    assert list((repo.path / ".trialwise" / "worktrees").glob("*-*"))  # left behind by the kill
+    ls = repo.tw_json("ls")
+    assert ls[0]["status"] == {"crashed": 1}
+    assert not [p for p in (repo.path / ".trialwise" / "worktrees").iterdir()]
+    assert repo.git("worktree", "list").count("\n") == 1
+    (crashed,) = repo.store().runs()
+    assert crashed.status == "crashed" and crashed.summary["val_acc"] == pytest.approx(0.2)
+    assert stdout.parent.name == crashed.id
+    again = repo.tw_json("run")
+    assert [r["status"] for r in again["runs"]] == ["completed"]
+    out = tmp_path / "points.json"
+    repo.tw("export", again["experiment"]["id"], "--format", "json", "--out", str(out), "--all-runs")
+    rows = json.loads(out.read_text())
+    keys = [(r["run_id"], r["key"], r["step"]) for r in rows]
+    assert len(keys) == len(set(keys)) == 6  # 3 points of the crashed run, 3 of the re-run, none twice
