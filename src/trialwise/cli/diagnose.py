@@ -6,6 +6,7 @@ from typing import Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from trialwise.cli._common import JsonOpt, console, context, fmt, print_json
 from trialwise.cli._core import launcher
@@ -94,11 +95,11 @@ def doctor_cmd(
     if report.plan:
         table = Table(title="confirmatory experiments" + ("" if confirm else " (plan: pass --confirm to run)"),
                       title_justify="left")
-        for col in ("finding", "cause", "change", "current", "new", "runnable"):
+        for col in ("finding", "cause", "change", "current", "read from", "new", "runnable"):
             table.add_column(col)
         for h in report.plan:
-            table.add_row(h.code, h.cause_id, h.change, fmt(h.current), fmt(h.value),
-                          "yes" if h.runnable else f"no: {h.reason}")
+            table.add_row(h.code, h.cause_id, h.change, fmt(h.current), h.source or "—", fmt(h.value),
+                          "yes" if h.runnable else Text(f"no: {h.reason}"))  # Text: the reason is not markup
         console.print(table)
     if report.baseline:
         console.print(f"baseline arm: {report.baseline}", highlight=False)

@@ -16,9 +16,8 @@ Running seeds is the caller's: every function that runs takes ``launch(spec) -> 
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +36,7 @@ from trialwise.diagnose._datasize import (
     fit_learning_curve,
 )
 from trialwise.diagnose._diagnose import Diagnosis, diagnose
+from trialwise.diagnose._params import COMMAND_LINE, ParamLookup, find_param, is_number
 from trialwise.diagnose._roles import recognize_roles
 from trialwise.diagnose._series import RunSeries
 from trialwise.metrics._common import Record
@@ -187,6 +187,23 @@ class Hypothesis(Record):
     current: Any
     runnable: bool
     reason: str = ""
+    source: str = ""
+    """Where ``current`` was read (:data:`~trialwise.diagnose._params.SOURCES`), ``""`` when unknown."""
+    catalog_param: str = ""
+    """The catalog's name of the parameter (``lr``); ``param`` is the script's (``learning_rate``)."""
+
+
+def _unreachable(found: ParamLookup, config: Any) -> str:
+    """Why an override of ``found`` would not reach the script (``""`` when it would).
+
+    A value read from the command line is overridden by appending ``--name value`` (the last
+    occurrence wins); with ``[params] via = "env"`` the override is an environment variable instead,
+    and the command line keeps the old value unless ``[params].map`` names the parameter.
+    """
+    if found.source == COMMAND_LINE and config.params.via == "env" and found.name not in config.params.map:
+        return (f"'{found.name}' comes from the command line, but [params] via = \"env\" passes overrides as "
+                f"environment variables: add {found.name} = \"--{found.name} {{value}}\" to [params.map]")
+    return ""
 
 
 @dataclass(frozen=True)
@@ -223,16 +240,11 @@ class DoctorReport(Record):
         return tuple(c for c in self.results if c.confirmed)
 
 
-def _current(param: str, exp: Any, configs: Sequence[Mapping[str, Any]]) -> tuple[bool, Any]:
-    """``(known, value)``: the value the experiment ran with (its ``set`` values, else ``tw.config``)."""
-    values = (exp.launch or {}).get("set") or {}
-    if param in values:
-        return True, values[param]
-    seen = [c[param] for c in configs if param in c]
-    if not seen:
-        return False, None
-    counts = Counter(repr(v) for v in seen)
-    return True, next(v for v in seen if counts[repr(v)] == max(counts.values()))  # the most common value
+def _lookup(param: str, exp: Any, configs: Sequence[Mapping[str, Any]], config: Any) -> ParamLookup:
+    """What the experiment ran ``param`` with: its ``set`` values, its command line, ``tw.config``."""
+    launch = exp.launch or {}
+    return find_param(param, set_values=launch.get("set") or {}, argv=list(exp.command or ()), configs=configs,
+                      mapped=list(config.params.map))
 
 
 def _changed(current: Any, factor: float) -> Any:
@@ -249,13 +261,16 @@ def plan_confirmations(diagnosed: StoredDiagnosis, exp: Any, configs: Sequence[M
 
     Root findings (those no other finding explains) are taken in report order; for each, its ranked
     causes that carry a ``confirm`` entry.  A parameter is *runnable* when the script is known to take
-    it: the experiment set it, the script reported it with ``tw.config``, or ``[params].map`` names it.
+    it: the experiment set it (``--set``, a profile's ``set``), passed it on its command line
+    (``--lr 0.01``, ``--learning_rate=0.01``), the script reported it with ``tw.config``, or
+    ``[params].map`` names it (:func:`~trialwise.diagnose._params.find_param`, which also matches the
+    catalog's ``lr`` to the script's ``learning_rate``); a change by a factor also needs its value.
+    The hypothesis names the script's parameter, so its override reaches the script.
     """
     if findings < 1 or causes < 1:
         raise UsageError(f"doctor needs at least one finding and one cause to test; got findings={findings}, "
                          f"causes={causes}")
     catalog = catalog or load_catalog()
-    known_map = set(config.params.map)
     plan: list[Hypothesis] = []
     seen: set[tuple[str, str]] = set()
     roots = [f for f in diagnosed.diagnosis.findings if f.explained_by is None][:findings]
@@ -264,31 +279,37 @@ def plan_confirmations(diagnosed: StoredDiagnosis, exp: Any, configs: Sequence[M
         for cause in f.causes:
             if cause.confirm is None or taken >= causes:
                 continue
-            c = cause.confirm
-            known, current = _current(c.param, exp, configs)
-            reason = ""
-            if c.factor is not None:
-                if not known or isinstance(current, bool) or not isinstance(current, (int, float)):
-                    value, runnable = None, False
-                    reason = (f"the current value of '{c.param}' is unknown: report it with tw.config (or set it in "
-                              f"a profile's `set`) so trialwise can multiply it by {c.factor:g}")
+            found = _lookup(cause.confirm.param, exp, configs, config)
+            c = replace(cause.confirm, param=found.name) if found.name else cause.confirm
+            current, value, runnable, reason = found.value, None, True, _unreachable(found, config)
+            if found.ambiguous:
+                runnable = False
+                reason = (f"'{c.param}' could be any of {', '.join(found.candidates)} ({found.source}); name the "
+                          f"one to change in [params].map")
+            elif c.factor is not None:
+                if not found.known or not is_number(current):
+                    runnable = False
+                    reason = (f"the current value of '{c.param}' is unknown: pass it on the command line "
+                              f"(--{c.param} VALUE), --set it, or report it with tw.config so trialwise can multiply "
+                              f"it by {c.factor:g}")
                 else:
-                    value, runnable = _changed(current, c.factor), True
+                    value = _changed(current, c.factor)
             else:
                 value = c.value
-                runnable = known or c.param in known_map
-                if not runnable:
-                    reason = (f"the script never reported '{c.param}' with tw.config and [params].map does not name "
-                              f"it, so trialwise cannot tell whether it takes it; add it to [params].map")
-                elif known and current == value:
+                if found.name is None:
+                    runnable = False
+                    reason = (f"neither the command line, --set, tw.config nor [params].map names '{c.param}', so "
+                              f"trialwise cannot tell whether the script takes it; add it to [params].map")
+                elif found.known and current == value:
                     runnable, reason = False, f"the experiment already ran with {c.param} = {current!r}"
+            runnable = runnable and not reason
             key = (c.param, repr(value))
             if key in seen:
                 continue
             seen.add(key)
             taken += 1
             plan.append(Hypothesis(f.code, cause.id, cause.cause, cause.diagnostic, c.describe(), c.param, value,
-                                   current, runnable, reason))
+                                   current, runnable, reason, found.source, cause.confirm.param))
     return tuple(plan)
 
 
