@@ -7,7 +7,9 @@ import os
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -82,3 +84,39 @@ def make_repo(path: Path, config: str, files: dict[str, str]) -> Repo:
 @pytest.fixture
 def python() -> str:
     return sys.executable
+
+
+# -- PostgreSQL: one throw-away server per session, one database per test (tests/_postgres.py) ---------------
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[Any]:
+    """A real PostgreSQL server for the session; a missing one fails under CI and skips elsewhere."""
+    from tests import _postgres
+
+    missing = _postgres.why_unavailable()
+    if missing:
+        if _postgres.required():
+            pytest.fail(f"PostgreSQL is required here ({_postgres.REQUIRE_ENV} or CI is set): {missing}")
+        pytest.skip(missing)
+    server = _postgres.start_server()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server) -> Iterator[str]:  # noqa: ANN001
+    """The store URL of a fresh, empty database of its own on the session's PostgreSQL server."""
+    name = postgres_server.create_database()
+    yield postgres_server.url(name)
+    postgres_server.drop_database(name)
+
+
+STORE_BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+"""The databases every store contract test runs on (Optuna's pattern: one test case, each storage)."""
+
+
+@pytest.fixture(params=STORE_BACKENDS)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty store's URL: a SQLite file, then a database on the real PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    return request.getfixturevalue("postgres_url")

@@ -4,19 +4,27 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 from trialwise.store import connect
 from trialwise.store._records import Experiment
 from trialwise.store._store import Store
 
 
-def store_with_experiment(path: Path, exp_id: str = "e1") -> tuple[Store, str]:
-    url = f"sqlite:///{path}"
-    store = connect(url)
-    store.upsert_experiment(Experiment(
+def experiment(exp_id: str = "e1", **values: Any) -> Experiment:
+    """An experiment record with plain defaults (``values`` override them)."""
+    fields: dict[str, Any] = dict(
         id=exp_id, name=exp_id, kind="run", commit_sha="x" * 40, ref=None, branch=None, command=[], launch={},
         profile=None, mode=None, metric_name="loss", metric_direction="min", dirty=False, tag=None,
-        created_at=time.time()))
+        created_at=time.time())
+    return Experiment(**{**fields, **values})
+
+
+def store_with_experiment(where: str | Path, exp_id: str = "e1") -> tuple[Store, str]:
+    """A store (a SQLite file path or any store URL) holding experiment ``exp_id``, and its URL."""
+    url = where if isinstance(where, str) else f"sqlite:///{where}"
+    store = connect(url)
+    store.upsert_experiment(experiment(exp_id))
     return store, url
 
 
