@@ -81,6 +81,15 @@ def make_repo(path: Path, config: str, files: dict[str, str]) -> Repo:
     return repo
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _session_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """trialwise's on-disk cache (sequential designs, environment fingerprints) lives in this
+    session's temp dir, inherited by every ``trialwise`` subprocess, never in the user's cache."""
+    from trialwise._cache import CACHE_ENV
+
+    os.environ[CACHE_ENV] = str(tmp_path_factory.mktemp("trialwise-cache"))
+
+
 @pytest.fixture
 def python() -> str:
     return sys.executable

@@ -14,10 +14,16 @@ import pytest
 from scipy import stats
 
 from trialwise import UsageError
+from trialwise._cache import CACHE_ENV
 from trialwise.stats import SequentialDesign, sequential_design, sequential_step
 from trialwise.stats._sequential import (
     _DECISIONS,
+    CALIBRATION_SEED,
+    CALIBRATION_SIMULATIONS,
+    DESIGN_CACHE,
     _calibrate_efficacy,
+    _compute_design,
+    _design,
     decide_paths,
     obf_spending,
     paths_from_data,
@@ -60,11 +66,66 @@ def test_default_design_looks_and_boundaries(design):
 
 
 def test_design_is_deterministic(design):
-    from trialwise.stats._sequential import _design
+    again = _compute_design(*_DEFAULT_PARAMS)  # fresh, bypassing both caches
+    assert again is not design and again == design and again.to_dict() == design.to_dict()
 
+
+_DEFAULT_PARAMS = (ALPHA, 0.8, 1.0, "two-sided", 3, 20, 1, CALIBRATION_SIMULATIONS, CALIBRATION_SEED, False)
+_SMALL = dict(min_seeds=3, max_seeds=6, n_simulations=4000)
+_SMALL_PARAMS = (ALPHA, 0.8, 1.0, "two-sided", 3, 6, 1, 4000, CALIBRATION_SEED, False)
+
+
+def _cache_files(root):
+    return sorted((root / DESIGN_CACHE).glob("*.json"))
+
+
+def test_cached_design_equals_a_fresh_one(tmp_path, monkeypatch):
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
     _design.cache_clear()
-    again = sequential_design()
-    assert again is not design and again.to_dict() == design.to_dict()
+    first = sequential_design(**_SMALL)  # computed, then written
+    [path] = _cache_files(tmp_path)
+    entry = json.loads(path.read_text())
+    assert entry["key"]["max_seeds"] == 6 and entry["key"]["n_simulations"] == 4000
+    _design.cache_clear()
+    loaded = sequential_design(**_SMALL)  # read back from the file in a "new process"
+    fresh = _compute_design(*_SMALL_PARAMS)
+    assert loaded is not first and loaded == fresh == first
+    assert all(math.isinf(x) == math.isinf(y) for x, y in zip(loaded.efficacy_z, fresh.efficacy_z))
+    # the value really comes from the file: an edited entry with the same key is what is returned
+    entry["value"]["explanation"] = "from the cache file"
+    path.write_text(json.dumps(entry))
+    _design.cache_clear()
+    assert sequential_design(**_SMALL).explanation == "from the cache file"
+    # other parameters are another entry
+    _design.cache_clear()
+    sequential_design(**{**_SMALL, "max_seeds": 5})
+    assert len(_cache_files(tmp_path)) == 2
+
+
+@pytest.mark.parametrize("corrupt", ["{not json", "", json.dumps({"format": 1, "key": {}, "value": {}}), "cut"])
+def test_a_corrupt_cache_file_is_recomputed(tmp_path, monkeypatch, corrupt):
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
+    _design.cache_clear()
+    sequential_design(**_SMALL)
+    [path] = _cache_files(tmp_path)
+    good = path.read_text()
+    if corrupt == "cut":  # the right key, a value with a boundary missing
+        entry = json.loads(good)
+        entry["value"]["efficacy_z"] = entry["value"]["efficacy_z"][:-1]
+        corrupt = json.dumps(entry)
+    path.write_text(corrupt)
+    _design.cache_clear()
+    again = sequential_design(**_SMALL)
+    assert again == _compute_design(*_SMALL_PARAMS)
+    assert path.read_text() == good  # rewritten
+
+
+def test_an_unwritable_cache_still_designs(tmp_path, monkeypatch):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    monkeypatch.setenv(CACHE_ENV, str(blocker / "cache"))
+    _design.cache_clear()
+    assert sequential_design(**_SMALL) == _compute_design(*_SMALL_PARAMS)
 
 
 def test_type_one_error_is_at_most_alpha(design, null_paths):

@@ -56,8 +56,10 @@ almost no power, so it needs a larger maximum, and a larger maximum buys earlier
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -440,9 +442,88 @@ def _t_scale(z: np.ndarray, df: np.ndarray) -> np.ndarray:
         return np.where(np.isfinite(z), stdtrit(df, ndtr(np.where(np.isfinite(z), z, 0.0))), z)
 
 
+DESIGN_CACHE = "sequential-design"
+"""Namespace of :mod:`trialwise._cache` holding computed designs: ``compare --until-decided`` would
+otherwise simulate 3 × 100 000 Welch-t paths (seconds) before its first seed in every command."""
+
+
 @functools.lru_cache(maxsize=16)
 def _design(alpha: float, power: float, effect_size: float, alternative: str, min_seeds: int, max_seeds: int,
             round_size: int, n_sims: int, seed: int, binding: bool = False) -> SequentialDesign:
+    """The design for these parameters: from this process's memory, else from the on-disk cache,
+    else computed by :func:`_compute_design` and cached (the computation is deterministic)."""
+    from trialwise._cache import cache_get, cache_put
+
+    params = (alpha, power, effect_size, alternative, min_seeds, max_seeds, round_size, n_sims, seed, binding)
+    key = _design_key(*params)
+    cached = _design_from_json(cache_get(DESIGN_CACHE, key))
+    if cached is not None:
+        return cached
+    design = _compute_design(*params)
+    cache_put(DESIGN_CACHE, key, _design_to_json(design))
+    return design
+
+
+def _design_key(alpha: float, power: float, effect_size: float, alternative: str, min_seeds: int, max_seeds: int,
+                round_size: int, n_sims: int, seed: int, binding: bool) -> dict[str, Any]:
+    """Everything a design depends on: its parameters, the calibration constants, the source of the
+    code computing it (an edit invalidates cached designs) and the NumPy/SciPy releases (random
+    streams and special functions)."""
+    import scipy
+
+    from trialwise._cache import source_digest
+    from trialwise.stats import _common, _power
+
+    return {"alpha": alpha, "power": power, "effect_size": effect_size, "alternative": alternative,
+            "min_seeds": min_seeds, "max_seeds": max_seeds, "round_size": round_size, "n_simulations": n_sims,
+            "seed": seed, "binding_futility": binding, "sd_ratios": list(CALIBRATION_SD_RATIOS),
+            "safety_se": CALIBRATION_SAFETY_SE, "gamma_range": list(GAMMA_RANGE),
+            "gamma_bisections": GAMMA_BISECTIONS, "code": source_digest(sys.modules[__name__], _power, _common),
+            "numpy": np.__version__, "scipy": scipy.__version__}
+
+
+def _design_to_json(design: SequentialDesign) -> dict[str, Any]:
+    """Every field as JSON (tuples as lists; infinities stay ``Infinity``, unlike ``to_dict``)."""
+    return {f.name: list(v) if isinstance(v := getattr(design, f.name), tuple) else v
+            for f in dataclasses.fields(design)}
+
+
+_JSON_CHECKS: dict[str, Any] = {
+    "float": lambda v: isinstance(v, float),
+    "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "str": lambda v: isinstance(v, str),
+    "bool": lambda v: isinstance(v, bool),
+}
+"""Validators of the JSON values of :class:`SequentialDesign`'s field types (by annotation)."""
+
+
+def _design_from_json(value: Any) -> SequentialDesign | None:
+    """The design stored by :func:`_design_to_json`, or ``None`` when ``value`` is not one
+    (a corrupt or hand-edited cache file is recomputed, never trusted)."""
+    fields = dataclasses.fields(SequentialDesign)
+    if not isinstance(value, dict) or set(value) != {f.name for f in fields}:
+        return None
+    args: dict[str, Any] = {}
+    for f in fields:
+        v, kind = value[f.name], str(f.type)
+        if kind.startswith("tuple["):
+            check = _JSON_CHECKS[kind[len("tuple["):-len(", ...]")]]
+            if not isinstance(v, list) or not all(check(x) for x in v):
+                return None
+            v = tuple(v)
+        elif not (_JSON_CHECKS[kind.removesuffix(" | None")](v) or (kind.endswith(" | None") and v is None)):
+            return None
+        args[f.name] = v
+    n_looks = len(args["looks"])
+    if n_looks == 0 or any(len(args[name]) != n_looks for name in (
+            "information", "alpha_spent", "beta_spent", "efficacy_z", "futility_z", "efficacy_t", "futility_t")):
+        return None
+    return SequentialDesign(**args)
+
+
+def _compute_design(alpha: float, power: float, effect_size: float, alternative: str, min_seeds: int,
+                    max_seeds: int, round_size: int, n_sims: int, seed: int, binding: bool = False) -> SequentialDesign:
+    """Simulate and calibrate the design (seconds: 3 × ``n_sims`` paths); see :func:`sequential_design`."""
     looks = _looks(min_seeds, max_seeds, round_size)
     info = np.asarray(looks, dtype=float) / looks[-1]
     # The design is built in the "greater" frame; "less" is its mirror image (−z, regression of size d).
@@ -577,7 +658,10 @@ def sequential_design(alpha: float = 0.05, power: float = TARGET_POWER, effect_s
     Returns
     -------
     SequentialDesign
-        Cached: the same parameters return the same object (≈ 2 s to build the first time).
+        Cached: the same parameters return the same object within a process, and across processes
+        from a JSON file under the user cache directory (``$TRIALWISE_CACHE_DIR``, else
+        ``$XDG_CACHE_HOME/trialwise`` or ``~/.cache/trialwise``), keyed by the parameters, the
+        calibration constants and the code; computing it the first time takes seconds.
 
     References
     ----------
