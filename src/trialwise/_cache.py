@@ -8,7 +8,9 @@ recomputed and overwritten, never trusted. Writes are atomic (temporary file + `
 so concurrent commands never read half a file, and a cache that cannot be written is skipped:
 caching makes commands faster, never makes them fail.
 
-Imports only the standard library (it is on the path of every command's start-up).
+Imports only the standard library and nothing of trialwise at import time: it is on the path of
+every command's start-up, and the environment fingerprint loads it by file path in the training
+command's interpreter, where trialwise need not be installed.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -75,13 +77,12 @@ def cache_put(namespace: str, key: Mapping[str, Any], value: Any) -> Path | None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         text = json.dumps({"format": CACHE_FORMAT, "key": key, "value": value}, sort_keys=True)
-        fd, tmp = tempfile.mkstemp(prefix=path.stem, suffix=".tmp", dir=path.parent)
+        tmp = path.with_name(f".{path.stem}.{os.getpid()}.{threading.get_ident()}.tmp")
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
+            tmp.write_text(text, encoding="utf-8")
             os.replace(tmp, path)
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
             raise
     except (OSError, TypeError, ValueError):
         return None

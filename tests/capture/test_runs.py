@@ -142,7 +142,9 @@ def test_reuse_says_why_a_seed_runs_again(tmp_path):
     (site / "fakepkg-1.0.dist-info").mkdir(parents=True)
     (site / "fakepkg-1.0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: fakepkg\nVersion: 1.0\n")
     repo = make_repo(tmp_path / "r", CONFIG, {"train.py": LR_SCRIPT})
-    env = {"PYTHONPATH": str(site)}
+    import trialwise  # the trialwise under test stays importable next to the fake package
+
+    env = {"PYTHONPATH": os.pathsep.join([str(site), str(Path(trialwise.__file__).parents[1])])}
     first = repo.tw("run", "--seeds", "2", env=env)
     again = repo.tw("run", "--seeds", "2", env=env)
     assert "reused" in again.stdout and "runs again" not in again.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -58,3 +59,78 @@ def test_runs_record_the_commands_environment(tmp_path: Path, bare_venv: Path) -
     again = repo.tw_json("run", "--seeds", "1", "--", sys.executable, "train.py")["runs"][0]
     assert again["status"] == "completed" and again["env_hash"] != first["env_hash"]
     assert store.environment(again["env_hash"])["executable_prefix"] == sys.prefix
+
+
+PACKAGES_OF = ("import json; from trialwise.provenance._environment import _own_fingerprint; "
+               "print(json.dumps(_own_fingerprint()['packages']))")
+
+
+def _cache_entries(cache: Path) -> list[Path]:
+    from trialwise.provenance._environment import PACKAGES_CACHE
+
+    return sorted((cache / PACKAGES_CACHE).glob("*.json"))
+
+
+def test_package_list_is_cached_until_the_environment_changes(tmp_path: Path) -> None:
+    import json
+
+    import trialwise
+    from trialwise._cache import CACHE_ENV
+
+    site, cache = tmp_path / "site", tmp_path / "cache"
+    info = site / "fakepkg-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: fakepkg\nVersion: 1.0\n")
+    env = {**os.environ, CACHE_ENV: str(cache),
+           "PYTHONPATH": os.pathsep.join([str(site), str(Path(trialwise.__file__).parents[1])])}
+
+    def packages() -> dict[str, str]:
+        out = subprocess.run([sys.executable, "-c", PACKAGES_OF], env=env, cwd=tmp_path, check=True,
+                             capture_output=True, text=True).stdout
+        return json.loads(out)
+
+    assert packages()["fakepkg"] == "1.0"
+    [entry] = _cache_entries(cache)
+    # a hit really is read from the file: a marker planted in it comes back while nothing changed
+    stored = json.loads(entry.read_text())
+    stored["value"]["packages"]["planted-marker"] = "9"
+    entry.write_text(json.dumps(stored))
+    assert packages()["planted-marker"] == "9"
+    # a renamed *.dist-info (an upgrade) is noticed
+    info = info.rename(site / "fakepkg-1.1.dist-info")
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: fakepkg\nVersion: 1.1\n")
+    now = packages()
+    assert now["fakepkg"] == "1.1" and "planted-marker" not in now
+    # so are a METADATA edited in place, a new distribution and a removed one
+    with (info / "METADATA").open("r+") as fh:
+        fh.seek(0)
+        fh.write("Metadata-Version: 2.1\nName: fakepkg\nVersion: 1.2\n")
+    assert packages()["fakepkg"] == "1.2"
+    (site / "other-3.0.dist-info").mkdir()
+    (site / "other-3.0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: other\nVersion: 3.0\n")
+    assert packages()["other"] == "3.0"
+    for f in info.iterdir():
+        f.unlink()
+    info.rmdir()
+    assert "fakepkg" not in packages()
+    assert len(_cache_entries(cache)) == 1  # one entry per interpreter and sys.path, overwritten
+    # a corrupt entry is recomputed
+    entry.write_text("{not json")
+    assert packages()["other"] == "3.0" and json.loads(entry.read_text())["value"]["packages"]["other"] == "3.0"
+
+
+def test_training_interpreters_package_list_is_cached_too(tmp_path: Path, bare_venv: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from trialwise._cache import CACHE_ENV
+    from trialwise.provenance._environment import _foreign_fingerprint
+
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
+    py = str(bare_venv / "bin" / "python")
+    _foreign_fingerprint.cache_clear()
+    first = environment_fingerprint(py)
+    [entry] = _cache_entries(tmp_path)
+    assert json.loads(entry.read_text())["key"]["executable"] == py
+    _foreign_fingerprint.cache_clear()
+    assert environment_fingerprint(py) == first

@@ -5,7 +5,9 @@ it is cheap enough to take before every experiment.  It describes the interprete
 command runs under (``python``, a path to one, or a console script such as ``torchrun`` through its
 shebang), which need not be trialwise's own: this module is stdlib-only and runs there as a script.  The hash that decides whether a stored seed
 can be reused covers what changes results (interpreter, platform, packages, CUDA, GPUs) and leaves
-out who launched it and on which host; those are recorded and shown in diffs.
+out who launched it and on which host; those are recorded and shown in diffs.  The package list
+(the slow part: every distribution's metadata) is cached on disk per interpreter and ``sys.path``
+and re-read when the state of those directories changes (:func:`path_state`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import platform
 import re
 import shutil
 import socket
+import stat
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -39,6 +42,95 @@ PYTHON_NAME = re.compile(r"^python(\d+(\.\d+)*)?(\.exe)?$")
 
 SHEBANG_BYTES = 512
 """How much of a console script is read to find its ``#!`` interpreter line."""
+
+
+PACKAGES_CACHE = "environment-packages"
+"""Namespace of :mod:`trialwise._cache` holding each interpreter's installed packages: reading the
+metadata of every distribution costs ≈ 0.3 s (hundreds of files parsed as e-mail headers), on
+every command that fingerprints; the cached list is reused while :func:`path_state` is unchanged."""
+
+METADATA_SUFFIXES = (".dist-info", ".egg-info")
+"""Directory entries ``importlib.metadata.distributions()`` reads a distribution from."""
+
+METADATA_FILES = ("METADATA", "PKG-INFO")
+"""The file inside a ``*.dist-info`` / ``*.egg-info`` directory holding the name and version."""
+
+
+SITE_DIRS = ("site-packages", "dist-packages")
+"""Names of the directories installers write into: their own mtime moves with every install."""
+
+
+def _stat_token(path: str) -> list[int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_mtime_ns, st.st_ino, 0 if stat.S_ISDIR(st.st_mode) else st.st_size]
+
+
+def path_state() -> str:
+    """A digest of everything :func:`_packages` reads: the interpreter's ``site-packages``
+    directories' mtime and inode (an install, upgrade or uninstall adds, removes or renames entries
+    there, which moves it) and any file entry's (a zip), then for every ``sys.path`` directory the
+    name, mtime and inode of each ``*.dist-info`` / ``*.egg-info`` entry and of its ``METADATA`` /
+    ``PKG-INFO`` (a renamed, added, removed or edited distribution). Costs a directory listing per
+    entry and two ``stat`` calls per distribution (milliseconds).
+    """
+    h = hashlib.sha256()
+    for entry in sys.path:
+        where = entry or "."
+        # other directories (the working directory, the script's, PYTHONPATH's) change all the
+        # time; what is read from them is their metadata entries, listed below
+        own = _stat_token(where) if os.path.basename(where.rstrip(os.sep)) in SITE_DIRS or not os.path.isdir(where) else []
+        h.update(json.dumps([entry, own]).encode())
+        try:
+            children = sorted(e.name for e in os.scandir(where) if e.name.lower().endswith(METADATA_SUFFIXES))
+        except OSError:  # a file (zip, egg) or a missing entry: its own stat above stands for it
+            continue
+        for name in children:
+            info = os.path.join(where, name)
+            meta = [_stat_token(os.path.join(info, f)) for f in METADATA_FILES]
+            h.update(json.dumps([name, _stat_token(info), meta]).encode())
+    return h.hexdigest()[:32]
+
+
+def _cache_module() -> Any:
+    """:mod:`trialwise._cache`; loaded by file path when this module runs as a script in the
+    training command's interpreter, where trialwise need not be importable (and must not be put on
+    ``sys.path``: the fingerprint describes that interpreter's path)."""
+    if __name__ != "__main__":
+        from trialwise import _cache
+
+        return _cache
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_trialwise_cache", Path(__file__).resolve().parent.parent / "_cache.py")
+    if spec is None or spec.loader is None:
+        return None
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except (OSError, ImportError, SyntaxError):
+        return None
+    return module
+
+
+def _cached_packages() -> dict[str, str]:
+    """:func:`_packages` through the on-disk cache, keyed by interpreter and ``sys.path``, valid
+    while :func:`path_state` is unchanged (taken *before* the scan, so that a package installed
+    during it invalidates the entry)."""
+    cache = _cache_module()
+    if cache is None:
+        return _packages()
+    key = {"executable": sys.executable, "prefix": sys.prefix, "version": sys.version, "path": list(sys.path)}
+    state = path_state()
+    hit = cache.cache_get(PACKAGES_CACHE, key)
+    if (isinstance(hit, dict) and hit.get("state") == state and isinstance(packages := hit.get("packages"), dict)
+            and all(isinstance(k, str) and isinstance(v, str) for k, v in packages.items())):
+        return dict(sorted(packages.items()))
+    packages = _packages()
+    cache.cache_put(PACKAGES_CACHE, key, {"state": state, "packages": packages})
+    return packages
 
 
 def _packages() -> dict[str, str]:
@@ -145,7 +237,7 @@ def _foreign_fingerprint(interpreter: str) -> dict[str, Any]:
 
 @lru_cache(maxsize=1)
 def _own_fingerprint() -> dict[str, Any]:
-    packages = _packages()
+    packages = _cached_packages()
     gpu = _gpus()
     fp: dict[str, Any] = {
         "python": platform.python_version(),
