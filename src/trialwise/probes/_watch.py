@@ -181,7 +181,7 @@ class Watcher:
     """
 
     def __init__(self, model: nn.Module, every: int = DEFAULT_EVERY, log: LogFn | None = None,
-                 input: bool = True) -> None:  # noqa: A002 - the public keyword is ``input``
+                 input: bool = True, hook_forward: bool = True) -> None:  # noqa: A002 - the public keyword is ``input``
         if not isinstance(model, nn.Module):
             raise UsageError(f"The 'model' parameter of watch must be a torch.nn.Module. Got "
                              f"{type(model).__name__} instead.")
@@ -202,7 +202,7 @@ class Watcher:
         self._acts = self._find_activations(model)
         self._order: dict[int, int] = {}
         self._pending: _Probe | None = None
-        self._handles = [model.register_forward_pre_hook(self._on_forward, with_kwargs=True)]
+        self._handles = [model.register_forward_pre_hook(self._on_forward, with_kwargs=True)] if hook_forward else []
 
     # -- discovery ----------------------------------------------------------------------------------
     @staticmethod
@@ -231,6 +231,20 @@ class Watcher:
         """Layer names in forward order (layers never called in a probed forward come last)."""
         ranked = sorted(range(len(self._layers)), key=lambda i: self._order.get(i, len(self._layers) + i))
         return [self._layers[i].name for i in ranked]
+
+    def step(self, *args: Any, **kwargs: Any) -> None:
+        """Count one training step whose inputs are ``args``/``kwargs``, for a watcher made with
+        ``hook_forward=False``: training loops that never call the model's own ``forward``
+        (Lightning calls ``training_step``) drive the probes from their batch hooks instead.  Call
+        :meth:`end_step` once the step's forward passes are done."""
+        self._on_forward(self.model, args, kwargs)
+
+    def end_step(self) -> None:
+        """Stop reading layer outputs for the step :meth:`step` began (with ``hook_forward=True`` the
+        end of the model's forward does this), so later evaluation passes do not count; its
+        gradients and update are still read."""
+        if self._pending is not None:
+            self._on_forward_end(self._pending, self.model, (), None)
 
     # -- hooks --------------------------------------------------------------------------------------
     def _on_forward(self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
@@ -439,7 +453,7 @@ class Watcher:
 
 
 def watch(model: nn.Module, every: int = DEFAULT_EVERY, log: LogFn | None = None,
-          input: bool = True) -> Watcher:  # noqa: A002
+          input: bool = True, hook_forward: bool = True) -> Watcher:  # noqa: A002
     """Log gradient, activation, update and input statistics of ``model`` every ``every`` steps.
 
     A step is a forward pass in training mode with gradients enabled.  On a probe step the watcher
@@ -476,6 +490,9 @@ def watch(model: nn.Module, every: int = DEFAULT_EVERY, log: LogFn | None = None
         ``log(metrics: dict, step: int)``; default ``trialwise.log``.
     input : bool
         Record the input batch mean and standard deviation.
+    hook_forward : bool
+        Count a step at each training-mode forward of ``model`` (default).  ``False``: the caller
+        counts steps with :meth:`Watcher.step` (the framework integrations do, from batch hooks).
 
     Returns
     -------
@@ -492,4 +509,4 @@ def watch(model: nn.Module, every: int = DEFAULT_EVERY, log: LogFn | None = None
     .. [4] Seed 003 (Goodfellow et al., ch. 11): "Check the gradient (exploding or vanishing) ... Check
        the activations: how many neurons fire?"
     """
-    return Watcher(model, every=every, log=log, input=input)
+    return Watcher(model, every=every, log=log, input=input, hook_forward=hook_forward)
