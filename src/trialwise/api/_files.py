@@ -18,6 +18,9 @@ SUMMARY_FILE = "summary.json"
 STDOUT_FILE = "stdout.log"
 STDERR_FILE = "stderr.log"
 
+MAX_STEP = 2**63 - 1
+"""Largest step the store's integer column holds (SQLite INTEGER, PostgreSQL BIGINT)."""
+
 ENV_RUN_ID = "TRIALWISE_RUN_ID"
 ENV_RUN_DIR = "TRIALWISE_RUN_DIR"
 ENV_SEED = "TRIALWISE_SEED"
@@ -29,7 +32,11 @@ ENV_DRY_RUN = "TRIALWISE_DRY_RUN"
 def write_json_atomic(path: Path, data: Any) -> None:
     """Write ``data`` as JSON so that readers never see a half-written file."""
     tmp = path.with_suffix(path.suffix + f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=1, sort_keys=True, default=str), encoding="utf-8")
+    try:
+        text = json.dumps(data, indent=1, sort_keys=True, default=str)
+    except TypeError:  # names of mixed types nested inside (``{1: .., "a": ..}``) cannot be sorted
+        text = json.dumps(data, indent=1, default=str)
+    tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
 
 

@@ -4,18 +4,25 @@
 a daemon thread writes the buffer to ``metrics.jsonl`` every :data:`FLUSH_INTERVAL_S` and at exit.
 Values are converted to ``float`` at flush time (tensors included), so logging a tensor costs no
 device synchronisation on the training thread.
+
+The call checks what it can check cheaply (``metrics`` is a mapping, ``step`` an integer within 64
+bits) and raises a ``TypeError``/``ValueError`` in the script; whatever else a batch holds (names
+that are not text, values whose ``float()`` raises, circular lists), the flush thread writes what it
+can, counts the rest, and never dies, so every point flushed survives ``kill -9``.
 """
 
 from __future__ import annotations
 
 import atexit
 import json
+import operator
 import os
 import random
 import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,15 +33,64 @@ FLUSH_INTERVAL_S = 0.5
 
 
 def _to_float(value: Any) -> float | None:
+    """``float(value)`` (tensors and NumPy scalars through ``.item()``); ``None`` (stored as NaN)
+    when that fails, whatever the object raises."""
     try:
         return float(value)
-    except (TypeError, ValueError):
+    except Exception:  # noqa: BLE001 - a user object's __float__ may raise anything
         item = getattr(value, "item", None)
         if item is not None:
             try:
                 return float(item())
-            except (TypeError, ValueError, RuntimeError):
+            except Exception:  # noqa: BLE001
                 return None
+        return None
+
+
+def _checked_step(step: Any) -> int | None:
+    """``step`` as an int (NumPy/PyTorch integers and whole floats accepted), or a clear error."""
+    if step is None or (type(step) is int and -F.MAX_STEP <= step <= F.MAX_STEP):
+        return step
+    if isinstance(step, float) and step.is_integer():
+        value = int(step)
+    elif isinstance(step, bool):
+        value = None
+    else:
+        try:
+            value = operator.index(step)
+        except TypeError:
+            value = None
+    if value is None:
+        raise TypeError(f"tw.log(..., step=...) expects an integer step, or None to count steps; got "
+                        f"{step!r:.80} ({type(step).__name__})")
+    if not -F.MAX_STEP <= value <= F.MAX_STEP:
+        raise ValueError(f"tw.log(..., step={value}) is outside the 64-bit integer range the store holds")
+    return value
+
+
+def _key(key: Any) -> str | None:
+    """A metric name for JSON: text as is, anything else through ``str()`` (``None`` if that fails)."""
+    if isinstance(key, str):
+        return key
+    try:
+        return str(key)
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def _encode_row(row: Mapping[Any, Any]) -> str | None:
+    """One ``{name: value}`` row as JSON, names made text and values made floats where plain JSON
+    fails; ``None`` when even that fails (the row is dropped and counted)."""
+    clean: dict[str, Any] = {}
+    for key, value in row.items():
+        name = _key(key)
+        if name is None:
+            continue
+        ok = value is None or isinstance(value, (bool, int, float, str))
+        clean[name] = value if ok else _to_float(value)
+    try:
+        return json.dumps(clean)
+    except Exception:  # noqa: BLE001
         return None
 
 
@@ -52,6 +108,8 @@ class ActiveRun:
         self.summary: dict[str, float | None] = {}
         self._buffer: deque[tuple[int | None, dict[str, Any]]] = deque()
         self._auto_step = 0
+        self.dropped_rows = 0
+        """Rows of ``tw.log`` that could not be written at all (counted; reported once on stderr)."""
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._standalone = standalone
@@ -64,7 +122,16 @@ class ActiveRun:
     # -- background -----------------------------------------------------------------------
     def _loop(self) -> None:
         while not self._stop.wait(FLUSH_INTERVAL_S):
-            self.flush()
+            try:
+                self.flush()
+            except Exception as exc:  # noqa: BLE001 - the flush thread must outlive any batch (disk full, ...)
+                self._warn(f"could not write metrics.jsonl ({type(exc).__name__}: {exc}); retrying")
+
+    def _warn(self, message: str) -> None:
+        try:
+            sys.stderr.write(f"trialwise: {message}\n")
+        except Exception:  # noqa: BLE001 - stderr may be closed
+            pass
 
     def flush(self) -> None:
         """Append everything logged so far to ``metrics.jsonl`` (thread-safe).
@@ -82,20 +149,35 @@ class ActiveRun:
             for _ in range(len(self._buffer)):
                 given, metrics = popleft()
                 step = self._auto_step if given is None else given
-                self._auto_step = step + 1
+                self._auto_step = min(step + 1, F.MAX_STEP)
                 steps.append(step)
                 rows.append(metrics)
-            if rows:
-                self._fh.write(json.dumps({"t": round(time.time(), 3), "s": steps, "m": rows}, default=_to_float) + "\n")
-                self._fh.flush()
+            if not rows:
+                return
+            t = round(time.time(), 3)
+            try:
+                line = json.dumps({"t": t, "s": steps, "m": rows}, default=_to_float)
+            except Exception:  # noqa: BLE001 - a row JSON cannot write: encode row by row
+                line = self._encode_rows(t, steps, rows)
+            self._fh.write(line + "\n")
+            self._fh.flush()
 
-    def set_config(self, values: dict[str, Any]) -> None:
-        self.config.update(values)
-        F.write_json_atomic(self.dir / F.CONFIG_FILE, self.config)
+    def _encode_rows(self, t: float, steps: list[int], rows: list[dict[str, Any]]) -> str:
+        kept = [(s, text) for s, text in zip(steps, map(_encode_row, rows)) if text is not None]
+        dropped = len(rows) - len(kept)
+        if dropped:
+            if not self.dropped_rows:
+                self._warn("a tw.log(...) call held values that cannot be written; those rows are skipped")
+            self.dropped_rows += dropped
+        return (f'{{"t": {json.dumps(t)}, "s": {json.dumps([s for s, _ in kept])}, '
+                f'"m": [{", ".join(text for _, text in kept)}]}}')
 
-    def set_summary(self, values: dict[str, Any]) -> None:
-        self.summary.update({k: _to_float(v) for k, v in values.items()})
-        F.write_json_atomic(self.dir / F.SUMMARY_FILE, self.summary)
+    def set_config(self, values: Mapping[Any, Any]) -> None:
+        self.config = _write_merged(self.dir / F.CONFIG_FILE, self.config, _named(values, "tw.config"), "tw.config")
+
+    def set_summary(self, values: Mapping[Any, Any]) -> None:
+        named = {k: _to_float(v) for k, v in _named(values, "tw.summary").items()}
+        self.summary = _write_merged(self.dir / F.SUMMARY_FILE, self.summary, named, "tw.summary")
 
     def finish(self, status: str = "completed") -> None:
         """Flush and close; a standalone run is ingested into the store here."""
@@ -147,12 +229,37 @@ def init() -> ActiveRun:
     return _ACTIVE
 
 
+def _named(values: Any, call: str) -> dict[str, Any]:
+    """``values`` as a dict with text names (``str()`` of any other name), or a clear error."""
+    if not isinstance(values, Mapping):
+        raise TypeError(f"{call} expects a dict of names to values, e.g. {call}({{'lr': 0.1}}); got {type(values).__name__}")
+    return {k if isinstance(k, str) else str(k): v for k, v in values.items()}
+
+
+def _write_merged(path: Path, current: dict[str, Any], new: dict[str, Any], call: str) -> dict[str, Any]:
+    """Write ``current`` updated with ``new`` and return it; on failure nothing changes and the
+    script gets a clear error (a circular list, a value nested beyond Python's recursion limit)."""
+    merged = {**current, **new}
+    try:
+        F.write_json_atomic(path, merged)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise ValueError(f"{call}(...) cannot record these values as JSON ({exc}); pass numbers, "
+                         "strings, lists and dicts") from None
+    return merged
+
+
 def log(metrics: dict[str, Any], step: int | None = None) -> None:
-    """Record metric values at ``step`` (auto-incremented when omitted). Cheap: call it every step."""
+    """Record metric values at ``step`` (auto-incremented when omitted). Cheap: call it every step.
+
+    Raises ``TypeError`` when ``metrics`` is not a dict or ``step`` not an integer, ``ValueError``
+    when ``step`` is beyond 64 bits; values are converted when written (see the module docstring)."""
     run = _ACTIVE
     if run is None:
         run = init()
-    run._buffer.append((step, dict(metrics)))
+    if type(metrics) is not dict and not isinstance(metrics, Mapping):
+        raise TypeError(f"tw.log expects a dict of metric values, e.g. tw.log({{'loss': 0.3}}, step=10); "
+                        f"got {type(metrics).__name__}")
+    run._buffer.append((_checked_step(step), dict(metrics)))
 
 
 def config(values: dict[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
