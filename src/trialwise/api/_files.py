@@ -17,6 +17,8 @@ CONFIG_FILE = "config.json"
 SUMMARY_FILE = "summary.json"
 STDOUT_FILE = "stdout.log"
 STDERR_FILE = "stderr.log"
+PREDICTIONS_DIR = "predictions"
+"""Sub-directory of a run directory holding one Parquet file per split (``trialwise.errors``)."""
 
 MAX_STEP = 2**63 - 1
 """Largest step the store's integer column holds (SQLite INTEGER, PostgreSQL BIGINT)."""

@@ -8,31 +8,31 @@ Each check returns a frozen record with ``passed``, the evidence, a ``message`` 
   across splits, a column that encodes the label), :func:`label_shuffle_test`,
   :func:`class_balance` (accuracy against the majority-class rate).
 
-``import trialwise.checks`` imports neither torch nor scikit-learn nor scipy.
+``import trialwise.checks`` imports neither torch nor scikit-learn nor scipy nor numpy: each name loads
+its module on first use.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from trialwise.checks._labels import class_balance, label_shuffle_test
-from trialwise.checks._leakage import find_leakage
-from trialwise.checks._pairs import check_pairs
-from trialwise.checks._records import (
-    ClassBalanceResult,
-    GradcheckResult,
-    InitialLossResult,
-    LeakageResult,
-    LeakyColumn,
-    LrCurve,
-    LrRangeResult,
-    OverfitResult,
-    PairMismatch,
-    PairsResult,
-    ShuffleResult,
-)
-
 if TYPE_CHECKING:
+    from trialwise.checks._labels import class_balance, label_shuffle_test
+    from trialwise.checks._leakage import find_leakage
+    from trialwise.checks._pairs import check_pairs
+    from trialwise.checks._records import (
+        ClassBalanceResult,
+        GradcheckResult,
+        InitialLossResult,
+        LeakageResult,
+        LeakyColumn,
+        LrCurve,
+        LrRangeResult,
+        OverfitResult,
+        PairMismatch,
+        PairsResult,
+        ShuffleResult,
+    )
     from trialwise.checks._training import gradcheck, initial_loss_check, lr_range_test, overfit_one_batch
 
 __all__ = [
@@ -42,15 +42,30 @@ __all__ = [
     "overfit_one_batch",
 ]
 
-_TORCH = frozenset({"gradcheck", "initial_loss_check", "lr_range_test", "overfit_one_batch"})
+_HOMES = {
+    "_labels": ("class_balance", "label_shuffle_test"),
+    "_leakage": ("find_leakage",),
+    "_pairs": ("check_pairs",),
+    "_training": ("gradcheck", "initial_loss_check", "lr_range_test", "overfit_one_batch"),
+    "_records": ("ClassBalanceResult", "GradcheckResult", "InitialLossResult", "LeakageResult", "LeakyColumn",
+                 "LrCurve", "LrRangeResult", "OverfitResult", "PairMismatch", "PairsResult", "ShuffleResult"),
+}
+"""The sub-module of each public name, imported on first use (PEP 562): the runner imports
+``trialwise.checks._seeds`` on every run, which must not load numpy (``_labels``) or torch
+(``_training``) through this package."""
+
+_HOME = {name: module for module, names in _HOMES.items() for name in names}
 
 
 def __getattr__(name: str) -> Any:
-    if name in _TORCH:
-        from trialwise.checks import _training
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module 'trialwise.checks' has no attribute {name!r}")
+    import importlib
 
-        return getattr(_training, name)
-    raise AttributeError(f"module 'trialwise.checks' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"trialwise.checks.{module}"), name)
+    globals()[name] = value
+    return value
 
 
 def __dir__() -> list[str]:

@@ -23,12 +23,10 @@ from typing import Any
 import numpy as np
 
 from trialwise._exceptions import DataError, UsageError
+from trialwise.api._files import PREDICTIONS_DIR  # sub-directory of a run directory, one Parquet file per split
 from trialwise.metrics._common import Record, as_labels, as_scores, label_names, to_jsonable, to_numpy
 
 __all__ = ["Predictions", "import_predictions_csv", "predictions_path", "read_predictions", "write_predictions"]
-
-PREDICTIONS_DIR = "predictions"
-"""Sub-directory of a run directory holding one Parquet file per split."""
 
 INPUTS_SUFFIX = ".inputs.npy"
 """Array inputs live next to the Parquet file as ``<split>.inputs.npy``."""

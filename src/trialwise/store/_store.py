@@ -140,8 +140,25 @@ def _make_engine(url: str) -> tuple[Engine, bool]:
         ) from None
 
 
+SCHEMA_HEAD = "0001"
+"""The newest Alembic revision under ``migrations/versions`` (a test checks it is Alembic's head):
+a store already at it is opened without importing Alembic (≈ 0.2 s of every command)."""
+
+
+def _stored_revision(engine: Engine) -> str | None:
+    """The store's single Alembic revision, or ``None`` (a fresh store, several heads, unreadable)."""
+    try:
+        with engine.connect() as conn:  # a read: takes no write lock
+            rows = conn.exec_driver_sql("SELECT version_num FROM alembic_version").fetchall()
+    except SQLAlchemyError:  # no alembic_version table yet
+        return None
+    return str(rows[0][0]) if len(rows) == 1 else None
+
+
 def _upgrade(engine: Engine, read_only: bool, url: str) -> None:
     """Bring the schema to the newest Alembic revision (no-op when current)."""
+    if _stored_revision(engine) == SCHEMA_HEAD:
+        return
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
