@@ -138,7 +138,7 @@ def loss_divergence(ctx: RunContext) -> Evidence | None:
             found.append(f"first non-finite layer: {int(f.values[hit][0])} at step {_step(float(f.steps[hit][0]))}")
             steps.append(float(f.steps[hit][0]))
             values["nonfinite_layer"] = float(f.values[hit][0])
-    gm = ctx.curve("grad_norm_max")
+    gm = ctx.curve("grad_norm_max") or ctx.curve("grad_norm")
     if gm is not None and gm.n and not gm.finite_mask.all():
         first = float(gm.steps[~gm.finite_mask][0])
         found.append(f"gradient norm non-finite from step {_step(first)}")
@@ -171,10 +171,17 @@ def loss_divergence(ctx: RunContext) -> Evidence | None:
     return Evidence("; ".join(found), values, tuple(steps), st, promote)
 
 
-def _gradient_growth(ctx: RunContext) -> tuple[float, float, float] | None:
-    """``(growth, early, late)``: the median largest layer gradient norm over the second half of the
-    probes relative to its median over the first probes, when it passes :data:`EXPLODING_GROWTH`."""
-    g = _probe(ctx, "grad_norm_max")
+_GROWTH_SERIES = (("grad_norm_max", "largest layer gradient norm"), ("grad_norm", "gradient norm"))
+"""Where gradient growth is read, first found first: the probes' largest layer norm, else the whole
+gradient's norm the framework logs (Hugging Face's ``grad_norm``)."""
+
+
+def _gradient_growth(ctx: RunContext) -> tuple[float, float, float, str] | None:
+    """``(growth, early, late, what)``: the median gradient norm (:data:`_GROWTH_SERIES`) over the
+    second half of the points relative to its median over the first ones, when it passes
+    :data:`EXPLODING_GROWTH`."""
+    role, what = next(((r, w) for r, w in _GROWTH_SERIES if ctx.has(r)), _GROWTH_SERIES[0])
+    g = _probe(ctx, role)
     if g is None or len(g) < T.MIN_CURVE_POINTS:
         return None
     early = float(np.median(g[: max(1, int(math.ceil(T.EXPLODING_EARLY * len(g))))]))
@@ -182,7 +189,7 @@ def _gradient_growth(ctx: RunContext) -> tuple[float, float, float] | None:
     if early <= 0 or float(np.mean(late > T.EXPLODING_GROWTH * early)) < T.PROBE_MAJORITY:
         return None
     med = float(np.median(late))
-    return med / early, early, med
+    return med / early, early, med, what
 
 
 def exploding_gradients(ctx: RunContext) -> Evidence | None:
@@ -203,8 +210,8 @@ def exploding_gradients(ctx: RunContext) -> Evidence | None:
         st = strength(med, T.EXPLODING_RATIO)
     growth = _gradient_growth(ctx)
     if growth is not None:
-        factor, early, late = growth
-        found.append(f"largest layer gradient norm grew from {_g(early)} (first probes) to {_g(late)} (median of the "
+        factor, early, late, what = growth
+        found.append(f"{what} grew from {_g(early)} (first points) to {_g(late)} (median of the "
                      f"second half), {factor:.0f}x (> {T.EXPLODING_GROWTH:g}x)")
         values.update(grad_norm_growth=factor, grad_norm_early=early, grad_norm_late=late)
         st = max(st, strength(factor, T.EXPLODING_GROWTH))
@@ -931,10 +938,10 @@ class DetectorSpec:
 
 
 DETECTORS: tuple[DetectorSpec, ...] = (
-    DetectorSpec("loss-divergence", loss_divergence, ((*_LOSS, "val_loss", "nonfinite_layer", "grad_norm_max"),),
-                 "a loss series"),
-    DetectorSpec("exploding-gradients", exploding_gradients, (("grad_norm_ratio", "grad_norm_max"),),
-                 "probe/grad_norm_ratio or probe/grad_norm_max"),
+    DetectorSpec("loss-divergence", loss_divergence,
+                 ((*_LOSS, "val_loss", "nonfinite_layer", "grad_norm_max", "grad_norm"),), "a loss series"),
+    DetectorSpec("exploding-gradients", exploding_gradients, (("grad_norm_ratio", "grad_norm_max", "grad_norm"),),
+                 "probe/grad_norm_ratio, probe/grad_norm_max or a logged grad_norm"),
     DetectorSpec("vanishing-gradients", vanishing_gradients, (("grad_norm_ratio",),), "probe/grad_norm_ratio"),
     DetectorSpec("dead-units", dead_units, (("dead_frac_max",),), "probe/dead_frac_max"),
     DetectorSpec("saturated-units", saturated_units, (("saturated_frac_max",),), "probe/saturated_frac_max"),

@@ -40,9 +40,10 @@ class RolePattern(Record):
 
 ROLE_PATTERNS: tuple[RolePattern, ...] = (
     RolePattern("train_loss", (
-        rf"{_TRAIN}_loss_step", r"loss_step", rf"{_TRAIN}_loss", r"loss", rf"loss_{_TRAIN}",
-        rf"{_TRAIN}_batch_loss", r"batch_loss",
-    ), "training loss, per step when both per-step and per-epoch are logged (Lightning's *_step)"),
+        rf"{_TRAIN}_loss_step", r"loss_step", rf"{_TRAIN}_batch_loss", r"batch_loss", rf"{_TRAIN}_loss", r"loss",
+        rf"loss_{_TRAIN}",
+    ), "training loss, per step when both per-step and per-epoch are logged (Lightning's *_step, Keras's "
+       "batch/loss beside its epoch loss)"),
     RolePattern("train_loss_epoch", (
         rf"{_TRAIN}_loss_epoch", r"loss_epoch", rf"epoch_{_TRAIN}_loss", r"epoch_loss",
     ), "training loss averaged per epoch (Lightning's *_epoch)"),
@@ -68,6 +69,11 @@ ROLE_PATTERNS: tuple[RolePattern, ...] = (
     RolePattern("grad_norm_first", (r"probe_grad_norm_first",), "gradient norm of the first layer"),
     RolePattern("grad_norm_last", (r"probe_grad_norm_last",), "gradient norm of the last layer"),
     RolePattern("grad_norm_max", (r"probe_grad_norm_max",), "largest layer gradient norm"),
+    RolePattern("grad_norm", (
+        r"grad_norm", r"gradient_norm", rf"{_TRAIN}_grad_norm", r"total_grad_norm", r"grad_norm_total",
+        r"grad_(?:\d+(?:_\d+)?|inf)_norm_total",
+    ), "norm of the whole gradient as the framework logs it (Hugging Face Trainer's grad_norm, Lightning's "
+       "grad_norm() utility: grad_2.0_norm_total)"),
     RolePattern("dead_frac_max", (r"probe_dead_frac_max",), "largest share of dead units over layers"),
     RolePattern("saturated_frac_max", (r"probe_saturated_frac_max",), "largest share of saturated units"),
     RolePattern("input_mean", (r"probe_input_mean",), "mean of the input batch"),
