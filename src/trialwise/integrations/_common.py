@@ -56,8 +56,8 @@ def seed_once(framework: str, seeder: Callable[[int], Any]) -> int | None:
 
 
 def _plain(value: Any) -> Any:
-    """A JSON value for one hyperparameter: numbers, strings, booleans, ``None`` and lists of them as
-    they are; enums by value; paths, classes and other objects by ``str``."""
+    """A JSON value for one hyperparameter: numbers, strings, booleans, ``None``, lists and mappings of
+    them as they are; enums by value; paths, classes and other objects by ``str``."""
     if value is None or isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, float):
@@ -68,6 +68,8 @@ def _plain(value: Any) -> Any:
         return str(value)
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
+    if isinstance(value, Mapping):  # inside a list (Keras's layer configs): kept nested
+        return {str(k): _plain(v) for k, v in value.items()}
     item = getattr(value, "item", None)
     if callable(item) and getattr(value, "ndim", None) == 0:  # NumPy and torch scalars
         try:
