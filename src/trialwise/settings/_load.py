@@ -7,6 +7,7 @@ import tomllib
 from pathlib import Path
 
 from trialwise._exceptions import ConfigError
+from trialwise.settings._checks import nul_locations
 from trialwise.settings._model import Config
 
 CONFIG_FILE = "trialwise.toml"
@@ -43,20 +44,40 @@ def parse_config(text: str, source: str = CONFIG_FILE) -> Config:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: not valid TOML: {exc}. Fix the syntax and try again.") from exc
+    nul = [_problem(text, source, loc, "contains a NUL character (\\u0000), which no argument, "
+                    "variable or path can hold") for loc in nul_locations(data)]
+    if nul:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(nul))
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            loc = tuple(err["loc"])
-            key = ".".join(str(p) for p in loc) or "(top level)"
-            line = _line_of(text, loc)
-            where = f"{source}:{line}" if line else source
             msg = err["msg"]
             if err["type"] == "extra_forbidden":
                 msg = "unknown key (check the spelling; see README's configuration section)"
-            problems.append(f"{where}: key '{key}': {msg}")
+            elif err["type"] == "value_error" and "error" in err.get("ctx", {}):
+                msg = str(err["ctx"]["error"])
+            problems.append(_problem(text, source, tuple(err["loc"]), msg))
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems)) from None
+
+
+def _problem(text: str, source: str, loc: tuple[object, ...], msg: str) -> str:
+    """``FILE:LINE: key 'KEY': MSG`` (no line when the key cannot be found in the text)."""
+    loc = tuple(p for p in loc if p != "[key]")  # pydantic marks a bad dict key so
+    key = ".".join(str(p) for p in loc) or "(top level)"
+    line = _line_of(text, loc)
+    return f"{source}:{line}: key '{key}': {msg}" if line else f"{source}: key '{key}': {msg}"
+
+
+def decode_config(data: bytes, source: str) -> str:
+    """The text of a ``trialwise.toml``, or a :class:`ConfigError` when it is not UTF-8 (TOML is)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{source}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+                          "TOML files are UTF-8: save it as UTF-8 and try again") from None
 
 
 def config_text_at(root: str | Path, sha: str) -> str | None:
@@ -66,7 +87,7 @@ def config_text_at(root: str | Path, sha: str) -> str | None:
     proc = subprocess.run(["git", "show", f"{sha}:{CONFIG_FILE}"], cwd=root, capture_output=True, check=False)
     if proc.returncode != 0:
         return None
-    return proc.stdout.decode("utf-8", errors="replace")
+    return decode_config(proc.stdout, f"{CONFIG_FILE} at {sha[:12]}")
 
 
 def load_config(root: str | Path) -> Config:
@@ -74,4 +95,10 @@ def load_config(root: str | Path) -> Config:
     path = Path(root) / CONFIG_FILE
     if not path.exists():
         return Config()
-    return parse_config(path.read_text(encoding="utf-8"), str(path))
+    if path.is_dir():
+        raise ConfigError(f"{path} is a directory; trialwise.toml must be a file (remove or rename the directory)")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror or exc}); check its permissions") from None
+    return parse_config(decode_config(data, str(path)), str(path))

@@ -8,9 +8,15 @@ key path and line by :func:`trialwise.settings.load_config`.
 from __future__ import annotations
 
 import os
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from trialwise.settings import _checks as C
+
+ArgTemplate = Annotated[str, AfterValidator(C.arg_template)]
+Glob = Annotated[str, AfterValidator(C.relative_glob)]
+EnvName = Annotated[str, AfterValidator(C.env_name)]
 
 DEFAULT_STORE_URL = "sqlite:///.trialwise/store.db"
 """Embedded default: one SQLite file inside the repository's git-ignored ``.trialwise/``."""
@@ -37,7 +43,7 @@ class MetricConfig(_Strict):
     name: str = "val_acc"
     direction: Literal["max", "min"] = "max"
     summary: Literal["last", "best", "summary"] = "last"
-    version_files: tuple[str, ...] = ()
+    version_files: tuple[Glob, ...] = ()
     goal: float | None = None
 
 
@@ -45,16 +51,14 @@ class ArgsEnv(_Strict):
     """Extra command-line arguments and environment for a profile or a mode."""
 
     args: tuple[str, ...] = ()
-    env: dict[str, str] = Field(default_factory=dict)
+    env: dict[EnvName, str] = Field(default_factory=dict)
     set: dict[str, str | int | float | bool] = Field(default_factory=dict)
 
     @field_validator("args", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
         if isinstance(value, str):
-            import shlex
-
-            return tuple(shlex.split(value))
+            return tuple(C.shell_words(value))
         return value
 
 
@@ -66,10 +70,10 @@ class ParamsConfig(_Strict):
     """
 
     via: Literal["args", "env"] = "args"
-    template: str = "--{name} {value}"
+    template: ArgTemplate = "--{name} {value}"
     env_prefix: str = "TW_PARAM_"
-    map: dict[str, str] = Field(default_factory=dict)
-    seed: str | None = None
+    map: dict[str, ArgTemplate] = Field(default_factory=dict)
+    seed: ArgTemplate | None = None
 
 
 DEFAULT_KEEP = ("*",)
@@ -129,13 +133,13 @@ class BaselineConfig(_Strict):
 class Config(_Strict):
     """The whole ``trialwise.toml``."""
 
-    command: str | None = None
+    command: Annotated[str, AfterValidator(C.shell_text)] | None = None
     workdir: str = "."
-    seeds: int = Field(default=DEFAULT_SEEDS, ge=1)
+    seeds: Annotated[int, AfterValidator(C.seed_count)] = Field(default=DEFAULT_SEEDS, ge=1)
     jobs: int | None = Field(default=None, ge=1)
     gpus_per_run: int = Field(default=1, ge=0)
     timeout: float | None = Field(default=None, gt=0)
-    store: str = DEFAULT_STORE_URL
+    store: Annotated[str, AfterValidator(C.store_url)] = DEFAULT_STORE_URL
     metric: MetricConfig = Field(default_factory=MetricConfig)
     profiles: dict[str, ArgsEnv] = Field(default_factory=dict)
     modes: dict[str, ArgsEnv] = Field(default_factory=dict)
