@@ -59,6 +59,7 @@ runs = Table(
     Column("error", Text),
     Column("reused_from", String(16)),
     Index("ix_runs_experiment", "experiment_id", "seed"),
+    Index("ix_runs_status", "status"),  # recover_stale_runs: the runs still running (migration 0002)
 )
 
 params = Table(

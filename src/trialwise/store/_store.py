@@ -140,7 +140,7 @@ def _make_engine(url: str) -> tuple[Engine, bool]:
         ) from None
 
 
-SCHEMA_HEAD = "0001"
+SCHEMA_HEAD = "0002"
 """The newest Alembic revision under ``migrations/versions`` (a test checks it is Alembic's head):
 a store already at it is opened without importing Alembic (≈ 0.2 s of every command)."""
 
@@ -393,10 +393,13 @@ class Store:
         if where is not None:
             query = query.where(where)
         rows = conn.execute(query).all()
-        ids = [r.id for r in rows]
-        summ: dict[str, dict[str, float]] = {i: {} for i in ids}
-        for chunk in _chunks(ids, 500):
-            for s in conn.execute(select(S.summaries).where(S.summaries.c.run_id.in_(chunk))):
+        summ: dict[str, dict[str, float]] = {r.id: {} for r in rows}
+        # two statements however many runs or experiments: the summaries of the same selection
+        summaries = select(S.summaries)
+        if where is not None:
+            summaries = summaries.where(S.summaries.c.run_id.in_(select(S.runs.c.id).where(where)))
+        for s in conn.execute(summaries):
+            if s.run_id in summ:
                 summ[s.run_id][s.key] = math.nan if s.value is None else s.value
         return [_run(r, summ[r.id]) for r in rows]
 
