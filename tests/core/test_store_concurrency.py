@@ -1,4 +1,4 @@
-"""Parallel writers on the embedded SQLite store: never "database is locked", never a lost point."""
+"""Parallel writers on one store (SQLite and a real PostgreSQL server): never "database is locked", never a lost point."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from tests.conftest import make_repo
+from tests.robust._store_helpers import store_with_experiment
 
 PY = sys.executable
 
@@ -23,18 +24,8 @@ for i in range(40):
 """
 
 
-def test_many_processes_write_at_once(tmp_path: Path) -> None:
-    import time
-
-    from trialwise.store import connect
-    from trialwise.store._records import Experiment
-
-    url = f"sqlite:///{tmp_path / 'store.db'}"
-    store = connect(url)
-    store.upsert_experiment(Experiment(
-        id="e1", name="e1", kind="run", commit_sha="x", ref=None, branch=None, command=[], launch={},
-        profile=None, mode=None, metric_name="loss", metric_direction="min", dirty=False, tag=None,
-        created_at=time.time()))
+def test_many_processes_write_at_once(tmp_path: Path, store_url: str) -> None:
+    store, url = store_with_experiment(store_url)
     script = tmp_path / "writer.py"
     script.write_text(WRITER)
     procs = [subprocess.Popen([PY, str(script), url, "e1", str(i)], stderr=subprocess.PIPE, text=True) for i in range(6)]
@@ -45,7 +36,7 @@ def test_many_processes_write_at_once(tmp_path: Path) -> None:
     assert len(store.metrics([r.id for r in runs])) == 6 * 40 * 250
 
 
-def test_two_runners_at_once_in_one_repo(tmp_path: Path) -> None:
+def test_two_runners_at_once_in_one_repo(tmp_path: Path, store_url: str) -> None:
     train = """
 import trialwise as tw
 tw.init()
@@ -53,7 +44,8 @@ for step in range(3000):
     tw.log({"train_loss": 1.0 / (step + 1)}, step=step)
 tw.log({"val_acc": 0.5}, step=3000)
 """
-    repo = make_repo(tmp_path / "r", f'command = "{PY} train.py"\n', {"train.py": train})
+    store_line = "" if store_url.startswith("sqlite") else f'store = "{store_url}"\n'  # else the default
+    repo = make_repo(tmp_path / "r", f'command = "{PY} train.py"\n{store_line}', {"train.py": train})
     procs = [subprocess.Popen([PY, "-m", "trialwise", "run", "--seeds", "3", "--jobs", "3", "--seed-list", seeds, "--json"],
                               cwd=repo.path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for seeds in ("0,1,2", "3,4,5")]

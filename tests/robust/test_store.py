@@ -1,6 +1,7 @@
 """The store under concurrency and restricted access (issue 17, items 2 and 7).
 
-Real SQLite files, real processes racing on them: counted points, never "0 lost, 0 duplicated"
+Real SQLite files and a real PostgreSQL server (``store_url``: each test that is not about SQLite's
+locks or file permissions runs on both), real processes racing on them: counted points, never "0 lost, 0 duplicated"
 by luck of timing alone (every racer waits at a start line, then they all go).
 """
 
@@ -53,8 +54,8 @@ for round_ in range(3):
 """
 
 
-def test_concurrent_replacements_never_duplicate_points(tmp_path: Path) -> None:
-    store, url = store_with_experiment(tmp_path / "store.db")
+def test_concurrent_replacements_never_duplicate_points(tmp_path: Path, store_url: str) -> None:
+    store, url = store_with_experiment(store_url)
     runs = [store.create_run(experiment_id="e1", seed=s) for s in range(3)]
     n = 12_000  # several insert chunks: an unguarded delete+insert interleaves between them
     _race(tmp_path, REPLACER, [[url, ",".join(runs), str(n)] for _ in range(4)])
@@ -64,9 +65,9 @@ def test_concurrent_replacements_never_duplicate_points(tmp_path: Path) -> None:
     assert all(c == 2 for c in Counter((p[0], p[2]) for p in points).values())  # one point per source and step
 
 
-def test_a_reader_sees_old_or_new_points_never_none(tmp_path: Path) -> None:
+def test_a_reader_sees_old_or_new_points_never_none(tmp_path: Path, store_url: str) -> None:
     """Delete and insert are one transaction: a reader between them would see a run without points."""
-    store, url = store_with_experiment(tmp_path / "store.db")
+    store, url = store_with_experiment(store_url)
     run_id = store.create_run(experiment_id="e1", seed=0)
     store.replace_metrics(run_id, "api", [("loss", s, 1.0, None, "api") for s in range(8000)])
     reader = connect(url)
@@ -93,8 +94,8 @@ for seed in range(8):
 """
 
 
-def test_identical_launches_at_once_claim_each_seed_once(tmp_path: Path) -> None:
-    store, url = store_with_experiment(tmp_path / "store.db")
+def test_identical_launches_at_once_claim_each_seed_once(tmp_path: Path, store_url: str) -> None:
+    store, url = store_with_experiment(store_url)
     outs = _race(tmp_path, CLAIMER, [[url] for _ in range(4)])
     claims = [line.split() for out in outs for line in out.splitlines()]
     created = [c for c in claims if c[1] == "created"]
@@ -106,8 +107,8 @@ def test_identical_launches_at_once_claim_each_seed_once(tmp_path: Path) -> None
     assert sorted(r.seed for r in runs) == list(range(8))
 
 
-def test_claim_reuses_a_completed_run_and_creates_after_a_terminal_one(tmp_path: Path) -> None:
-    store, _url = store_with_experiment(tmp_path / "store.db")
+def test_claim_reuses_a_completed_run_and_creates_after_a_terminal_one(store_url: str) -> None:
+    store, _url = store_with_experiment(store_url)
     first = store.claim_run("e1", 0, metric_version="mv", env_hash="env")
     assert first.created
     assert store.claim_run("e1", 0, metric_version="mv", env_hash="env").outcome == "running"
@@ -118,8 +119,8 @@ def test_claim_reuses_a_completed_run_and_creates_after_a_terminal_one(tmp_path:
     assert store.claim_run("e1", 0, metric_version="mv", env_hash="env", reuse=False).created  # --rerun
 
 
-def test_a_terminal_status_is_never_overwritten(tmp_path: Path) -> None:
-    store, _url = store_with_experiment(tmp_path / "store.db")
+def test_a_terminal_status_is_never_overwritten(store_url: str) -> None:
+    store, _url = store_with_experiment(store_url)
     run_id = store.create_run(experiment_id="e1", seed=0)
     assert store.set_terminal_status(run_id, "completed", exit_code=0)
     for status in TERMINAL_STATUSES:
@@ -142,8 +143,8 @@ for run_id in run_ids:
 """
 
 
-def test_racing_closers_one_wins_per_run(tmp_path: Path) -> None:
-    store, url = store_with_experiment(tmp_path / "store.db")
+def test_racing_closers_one_wins_per_run(tmp_path: Path, store_url: str) -> None:
+    store, url = store_with_experiment(store_url)
     runs = [store.create_run(experiment_id="e1", seed=s) for s in range(30)]
     statuses = ["completed", "crashed", "killed", "failed"]
     outs = _race(tmp_path, CLOSER, [[url, s] for s in statuses])
@@ -175,8 +176,8 @@ def test_reads_do_not_take_the_write_lock(tmp_path: Path, monkeypatch: pytest.Mo
         holder.close()
 
 
-def test_like_wildcards_in_look_ups_are_literal(tmp_path: Path) -> None:
-    store, _url = store_with_experiment(tmp_path / "store.db")
+def test_like_wildcards_in_look_ups_are_literal(store_url: str) -> None:
+    store, _url = store_with_experiment(store_url)
     run_id = store.create_run(experiment_id="e1", seed=0)
     assert store.find_experiments("%") == [] and store.find_experiments("_1") == []
     assert [e.id for e in store.find_experiments("e")] == ["e1"]

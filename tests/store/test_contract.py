@@ -14,12 +14,14 @@ import pytest
 from sqlalchemy import inspect, text
 
 from tests.robust._store_helpers import experiment, store_with_experiment
-from trialwise._exceptions import UsageError
+from trialwise._exceptions import StoreError, UsageError
 from trialwise.store import TERMINAL_STATUSES, connect
 from trialwise.store import _schema as S
 
 
 def test_a_store_is_created_from_empty_by_the_migrations(store_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
     from alembic.config import Config
@@ -33,13 +35,49 @@ def test_a_store_is_created_from_empty_by_the_migrations(store_url: str) -> None
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == head
         tables = set(inspect(conn).get_table_names())
     assert tables == set(S.metadata.tables) | {"alembic_version"}
-    with store.engine.connect() as conn:  # the migrations create what _schema declares, column for column
-        for name, table in S.metadata.tables.items():
-            assert {c["name"] for c in inspect(conn).get_columns(name)} == set(table.columns.keys()), name
+    with store.engine.connect() as conn:  # the migrations create what _schema declares: tables, columns, types
+        assert compare_metadata(MigrationContext.configure(conn), S.metadata) == []
     store.close()
     again = connect(store_url)  # reopening a current store migrates nothing and keeps the data
     assert again.experiments() == []
     again.close()
+
+
+def test_a_store_of_the_first_schema_is_upgraded_with_its_data(store_url: str) -> None:
+    from sqlalchemy import create_engine
+
+    from alembic import command
+    from alembic.config import Config
+    from trialwise.store._store import MIGRATIONS
+
+    engine = create_engine(store_url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")  # a store written by trialwise before 64-bit steps
+        conn.execute(S.experiments.insert().values(experiment("e1").to_dict() | {"command": "[]", "launch": "{}"}))
+        conn.execute(S.runs.insert().values(id="r1", experiment_id="e1", seed=0, status="completed", dirty=False))
+        conn.execute(S.metrics.insert().values(run_id="r1", key="loss", step=1, value=0.5, source="api"))
+        if conn.dialect.name == "postgresql":  # the next metric id beyond 32 bits
+            conn.execute(text("SELECT setval(pg_get_serial_sequence('metrics', 'id'), 2147483647)"))
+    engine.dispose()
+    store = connect(store_url)
+    store.add_metrics("r1", [("loss", 2**40, 0.25, None, "api")])
+    assert store.series("r1")["loss"] == ([1, 2**40], [0.5, 0.25])
+    assert store.run("r1").status == "completed"
+
+
+def test_a_store_from_a_newer_trialwise_is_a_clear_error(store_url: str) -> None:
+    connect(store_url).close()
+    from sqlalchemy import create_engine
+
+    engine = create_engine(store_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    engine.dispose()
+    with pytest.raises(StoreError, match="schema revision 9999, newer than this trialwise knows"):
+        connect(store_url)
 
 
 def test_experiments(store_url: str) -> None:
@@ -114,6 +152,16 @@ def test_metrics_add_replace_series(store_url: str) -> None:
     assert store.series_counts([a, b]) == {a: {"loss": ("api", 2), "acc": ("api", 1), key: ("api", 1),
                                                "lr": ("stdout", 1)}, b: {"loss": ("csv", 3)}}
     assert store.series(b)["loss"] == ([0, 1, 2], [3.0, 3.0, 3.0])
+
+
+def test_64_bit_steps_and_seeds_and_null_steps_first(store_url: str) -> None:
+    store, _ = store_with_experiment(store_url)
+    run_id = store.create_run(experiment_id="e1", seed=2**32 - 1)  # numpy's largest seed
+    big = 2**62  # a step counted in tokens
+    store.add_metrics(run_id, [("loss", big, 1.0, None, "api"), ("loss", -3, 2.0, None, "api"),
+                               ("loss", None, 3.0, None, "api")])
+    assert store.run(run_id).seed == 2**32 - 1
+    assert store.series(run_id)["loss"] == ([None, -3, big], [3.0, 2.0, 1.0])
 
 
 def test_summaries_params_environments_artifacts(store_url: str) -> None:

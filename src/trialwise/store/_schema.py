@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Float,
@@ -16,6 +17,11 @@ from sqlalchemy import (
 )
 
 metadata = MetaData()
+
+BIGINT = BigInteger().with_variant(Integer, "sqlite")
+"""A 64-bit integer: ``BIGINT`` on PostgreSQL, whose ``INTEGER`` is 32-bit (steps counted in tokens,
+seeds up to 2**32 - 1 overflow it); ``INTEGER`` on SQLite, which is 64-bit already and is the only
+type that makes a primary key the rowid (https://www.sqlite.org/lang_createtable.html#rowid)."""
 
 experiments = Table(
     "experiments",
@@ -42,7 +48,7 @@ runs = Table(
     metadata,
     Column("id", String(16), primary_key=True),
     Column("experiment_id", String(16), ForeignKey("experiments.id"), nullable=False),
-    Column("seed", Integer, nullable=False),
+    Column("seed", BIGINT, nullable=False),
     Column("status", String(16), nullable=False),
     Column("exit_code", Integer),
     Column("started_at", Float),
@@ -73,10 +79,10 @@ params = Table(
 metrics = Table(
     "metrics",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("id", BIGINT, primary_key=True, autoincrement=True),
     Column("run_id", String(16), ForeignKey("runs.id"), nullable=False),
     Column("key", String(300), nullable=False),
-    Column("step", Integer),
+    Column("step", BIGINT),
     Column("value", Float),  # NULL = NaN (SQLite cannot store NaN); +/-inf stored as such
     Column("time", Float),
     Column("source", String(16)),  # api | stdout | tensorboard | csv

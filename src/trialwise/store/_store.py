@@ -17,6 +17,11 @@ Concurrency guarantees (several ``trialwise`` processes on one store):
   both create a run for the same seed.
 - :meth:`Store.set_terminal_status` never overwrites a terminal status (:data:`TERMINAL_STATUSES`):
   the first process to close a run wins, and says so by its return value.
+- Records keyed by their content (an experiment, an environment, a summary or param key) are
+  inserted with ``ON CONFLICT``: processes recording the same one at once store it once, with no
+  unique-key error (on PostgreSQL two transactions can both see it missing).
+- The schema migration of an empty or old store runs once: other processes opening it at the same
+  time wait (SQLite's write lock, PostgreSQL's :data:`MIGRATION_LOCK`) and find it current.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
 
-from sqlalchemy import Engine, and_, create_engine, delete, event, insert, select, update
+from sqlalchemy import Engine, and_, create_engine, delete, event, insert, or_, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
@@ -61,6 +66,11 @@ def new_id() -> str:
 def _float_or_none(value: float) -> float | None:
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
 
+
+MIGRATION_LOCK = 0x7472_6961_6C77_6973
+"""PostgreSQL advisory lock key (``pg_advisory_xact_lock``, "trialwis" in ASCII) held while the schema
+is migrated, so processes opening a new database at once migrate it once
+(https://www.postgresql.org/docs/current/explicit-locking.html#ADVISORY-LOCKS)."""
 
 WRITE_OPTION = "trialwise_write"
 """Connection execution option: ``True`` opens the transaction with ``BEGIN IMMEDIATE`` (SQLite)."""
@@ -140,7 +150,7 @@ def _make_engine(url: str) -> tuple[Engine, bool]:
         ) from None
 
 
-SCHEMA_HEAD = "0002"
+SCHEMA_HEAD = "0003"
 """The newest Alembic revision under ``migrations/versions`` (a test checks it is Alembic's head):
 a store already at it is opened without importing Alembic (≈ 0.2 s of every command)."""
 
@@ -167,16 +177,24 @@ def _upgrade(engine: Engine, read_only: bool, url: str) -> None:
 
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    head = ScriptDirectory.from_config(cfg).get_current_head()
+    script = ScriptDirectory.from_config(cfg)
+    head = script.get_current_head()
     with engine.connect() as conn:  # a read: a current schema takes no write lock
-        if MigrationContext.configure(conn).get_current_revision() == head:
-            return
+        current = MigrationContext.configure(conn).get_current_revision()
+    if current == head:
+        return
+    if current is not None and current not in {r.revision for r in script.walk_revisions()}:
+        raise StoreError(f"the store {url} has schema revision {current}, newer than this trialwise knows "
+                         f"({head}): a newer trialwise wrote it; upgrade this one (pip install -U trialwise) "
+                         "on every machine that shares the store")
     if read_only:
         raise StoreError(f"the store {url} is read-only and needs a schema upgrade; open it once with write "
                          "permission (file and directory) or copy it somewhere writable")
     with engine.connect() as conn:
         conn.execution_options(**{WRITE_OPTION: True})
         with conn.begin():
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
             if MigrationContext.configure(conn).get_current_revision() == head:
                 return
             cfg.attributes["connection"] = conn
@@ -267,16 +285,15 @@ class Store:
     # -- experiments ----------------------------------------------------------------------
     def upsert_experiment(self, exp: Experiment) -> Experiment:
         """Insert ``exp`` unless an experiment with its id exists; return the stored one."""
+        values = exp.to_dict()
+        values["command"] = json.dumps(exp.command)
+        values["launch"] = json.dumps(exp.launch, sort_keys=True)
+        ex = S.experiments.c
         with self._tx() as conn:
-            row = conn.execute(select(S.experiments).where(S.experiments.c.id == exp.id)).first()
-            if row is None:
-                values = exp.to_dict()
-                values["command"] = json.dumps(exp.command)
-                values["launch"] = json.dumps(exp.launch, sort_keys=True)
-                conn.execute(insert(S.experiments).values(**values))
-                return exp
-            if exp.tag and not row.tag:
-                conn.execute(update(S.experiments).where(S.experiments.c.id == exp.id).values(tag=exp.tag))
+            conn.execute(_insert_new(conn, S.experiments).values(**values))
+            if exp.tag:
+                conn.execute(update(S.experiments).where(ex.id == exp.id, or_(ex.tag.is_(None), ex.tag == ""))
+                             .values(tag=exp.tag))
         return self.experiment(exp.id)
 
     def set_experiment_tag(self, exp_id: str, tag: str) -> None:
@@ -441,7 +458,9 @@ class Store:
                 )
                 if keys:
                     q = q.where(S.metrics.c.key.in_(list(keys)))
-                q = q.order_by(S.metrics.c.run_id, S.metrics.c.key, S.metrics.c.step, S.metrics.c.id)
+                # NULL steps first on both databases (PostgreSQL sorts NULL last by default)
+                q = q.order_by(S.metrics.c.run_id, S.metrics.c.key, S.metrics.c.step.asc().nulls_first(),
+                               S.metrics.c.id)
                 out.extend(
                     (r.run_id, r.key, r.step, math.nan if r.value is None else r.value, r.time) for r in conn.execute(q)
                 )
@@ -484,14 +503,13 @@ class Store:
         if not values:
             return
         with self._tx() as conn:
-            conn.execute(delete(table).where(and_(table.c.run_id == run_id, table.c.key.in_(list(values)))))
-            conn.execute(insert(table), [{"run_id": run_id, "key": k, "value": v} for k, v in values.items()])
+            upsert = _insert_new(conn, table, update=("value",))
+            conn.execute(upsert, [{"run_id": run_id, "key": k, "value": v} for k, v in values.items()])
 
     def put_environment(self, fingerprint: dict[str, Any]) -> str:
+        h = fingerprint["hash"]
         with self._tx() as conn:
-            h = fingerprint["hash"]
-            if conn.execute(select(S.environments.c.hash).where(S.environments.c.hash == h)).first() is None:
-                conn.execute(insert(S.environments).values(hash=h, data=json.dumps(fingerprint, default=str)))
+            conn.execute(_insert_new(conn, S.environments).values(hash=h, data=json.dumps(fingerprint, default=str)))
         return h
 
     def environment(self, env_hash: str) -> dict[str, Any] | None:
@@ -528,6 +546,20 @@ def _new_run_values(values: dict[str, Any]) -> dict[str, Any]:
     out.setdefault("status", RUNNING)
     out.setdefault("dirty", False)
     return out
+
+
+def _insert_new(conn: Connection, table: Any, update: Sequence[str] = ()) -> Any:
+    """``INSERT`` that leaves a row whose primary key exists as it is (or sets its ``update`` columns
+    to the new values): ``ON CONFLICT`` on PostgreSQL and SQLite (>= 3.24), atomic under concurrency."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    stmt = dialect_insert(table)
+    if not update:
+        return stmt.on_conflict_do_nothing()
+    keys = [c.name for c in table.primary_key.columns]
+    return stmt.on_conflict_do_update(index_elements=keys, set_={c: stmt.excluded[c] for c in update})
 
 
 def _insert_points(conn: Connection, run_id: str, points: Iterable[tuple[str, int | None, float, float | None, str]]) -> int:
