@@ -50,6 +50,9 @@ CASES = [
     ("command = \"python\\u0000 train.py\"\n", "trialwise.toml:1: key 'command': contains a NUL character"),
     ("[profiles.fast.env]\nA = \"x\\u0000\"\n", "trialwise.toml:2: key 'profiles.fast.env.A': contains a NUL character"),
     ("store = \"mysql://localhost/db\"\n", "trialwise.toml:1: key 'store': 'mysql://localhost/db' is not a store URL"),
+    ("[worktree]\nlink = [\"data\", \"../secrets\"]\n", "trialwise.toml:2: key 'worktree.link': '../secrets' leaves the repository"),
+    ("[worktree]\nlink = [\"/etc\"]\n", "trialwise.toml:2: key 'worktree.link': '/etc' is absolute"),
+    ("[worktree]\nlink = \"~/data\"\n", "trialwise.toml:2: key 'worktree.link': '~/data' is absolute"),
 ]
 
 

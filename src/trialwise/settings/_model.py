@@ -115,6 +115,16 @@ class WorktreeConfig(_Strict):
     def _one_glob(cls, value: object) -> object:
         return (value,) if isinstance(value, str) and value != "auto" else value
 
+    @field_validator("link")
+    @classmethod
+    def _inside(cls, value: str | tuple[str, ...]) -> str | tuple[str, ...]:
+        # a link is made inside the worktree from the main checkout: '..' or an absolute path would
+        # link (or, when removed, delete through) something outside the repository
+        if value != "auto":
+            for path in value:
+                C.inside_path(path)
+        return value
+
 
 class ResourcesConfig(_Strict):
     """What each run may use.  ``threads``: CPU threads per run (``OMP_NUM_THREADS`` and
