@@ -25,6 +25,27 @@ POLL_INTERVAL_S = 0.2
 KILL_GRACE_S = 5.0
 """Seconds between SIGTERM and SIGKILL when stopping a run."""
 
+CTRL_C = "stopped by the user (Ctrl-C)"
+"""The note of a run stopped because the user pressed Ctrl-C."""
+
+
+class Terminated(KeyboardInterrupt):
+    """A termination signal (SIGTERM: CI cancelling a job, ``timeout``, ``kill``) while runs are
+    going: it stops them as Ctrl-C does (a ``KeyboardInterrupt``), and is reported as what it was."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signal_name = signal.Signals(signum).name
+
+    @property
+    def note(self) -> str:
+        return f"terminated ({self.signal_name})"
+
+
+def stop_note(exc: BaseException) -> str:
+    """How a run stopped by ``exc`` is described: ``terminated (SIGTERM)`` or the Ctrl-C note."""
+    return exc.note if isinstance(exc, Terminated) else CTRL_C
+
 
 def detect_gpus() -> list[str]:
     """GPU ids visible to this process (``CUDA_VISIBLE_DEVICES`` or ``nvidia-smi -L``)."""
@@ -97,8 +118,12 @@ class LocalBackend(Backend):
         self._has_gpus = not self._gpus.empty()
         self._stop = threading.Event()
         self.interrupted = False
+        self.stop_reason = CTRL_C
+        """Why the runs were stopped (each stopped run's note): the Ctrl-C note or ``terminated (SIGTERM)``."""
 
-    def stop(self) -> None:
+    def stop(self, reason: str | None = None) -> None:
+        if reason:
+            self.stop_reason = reason
         self._stop.set()
 
     def _take_gpus(self, n: int) -> list[str]:
@@ -108,7 +133,7 @@ class LocalBackend(Backend):
 
     def _run_one(self, task: Task, observer: Observer, concurrent: int) -> TaskResult:
         if self._stop.is_set():
-            return TaskResult(task.run_id, "killed", None, None, time.time(), "interrupted before it started")
+            return TaskResult(task.run_id, "killed", None, None, time.time(), f"{self.stop_reason}, before it started")
         devices = self._take_gpus(task.gpus)
         env = thread_env(dict(task.env), task.threads, concurrent)
         if self._has_gpus:
@@ -143,7 +168,7 @@ class LocalBackend(Backend):
                 pass
             if self._stop.is_set():
                 _kill_group(proc)
-                return "killed", "stopped by the user (Ctrl-C)"
+                return "killed", self.stop_reason
             if deadline is not None and time.monotonic() > deadline:
                 _kill_group(proc)
                 return "timeout", f"exceeded the timeout of {task.timeout:g} s"
@@ -162,6 +187,7 @@ class LocalBackend(Backend):
     def run(self, tasks: Sequence[Task], observer: Observer) -> list[TaskResult]:
         self._stop.clear()
         self.interrupted = False
+        self.stop_reason = CTRL_C
         results: dict[str, TaskResult] = {}
         previous_term = _stop_on_sigterm()
         pool = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="trialwise-run")
@@ -176,8 +202,8 @@ class LocalBackend(Backend):
                     results[res.run_id] = res
                     observer.finished(futures[fut], res)
                 observer.tick()
-        except KeyboardInterrupt:
-            self.stop()
+        except KeyboardInterrupt as exc:
+            self.stop(stop_note(exc))
             for fut in futures:
                 res = fut.result()
                 if res.run_id not in results:
@@ -191,8 +217,8 @@ class LocalBackend(Backend):
         return [results[t.run_id] for t in tasks]
 
 
-def _raise_interrupt(_signum: int, _frame: object) -> None:
-    raise KeyboardInterrupt
+def _raise_interrupt(signum: int, _frame: object) -> None:
+    raise Terminated(signum)
 
 
 def _stop_on_sigterm() -> object | None:
