@@ -52,6 +52,8 @@ CASES = [
     ("store = \"mysql://localhost/db\"\n", "trialwise.toml:1: key 'store': 'mysql://localhost/db' is not a store URL"),
     ("[worktree]\nlink = [\"data\", \"../secrets\"]\n", "trialwise.toml:2: key 'worktree.link': '../secrets' leaves the repository"),
     ("[worktree]\nlink = [\"/etc\"]\n", "trialwise.toml:2: key 'worktree.link': '/etc' is absolute"),
+    ("[profiles.fast.set]\n\"a b\" = 1\n", "key 'profiles.fast.set.a b': parameter name 'a b' contains ' '"),
+    ("[params.map]\n\"--lr\" = \"--lr {value}\"\n", "trialwise.toml:2: key 'params.map.--lr': parameter name '--lr' starts with '-'"),
     ("[worktree]\nlink = \"~/data\"\n", "trialwise.toml:2: key 'worktree.link': '~/data' is absolute"),
 ]
 

@@ -96,6 +96,30 @@ def inside_path(path: str) -> str:
     return path
 
 
+PARAM_NAME_FORBIDDEN = " \t\n\r\v\f'\"\\\x00"
+"""Characters a hyperparameter name may not hold: ``[params] template`` pastes the name unquoted
+into the command line, so whitespace, quotes or a backslash would split or merge arguments."""
+
+
+def param_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a hyperparameter name (``--set NAME=VALUE``, ``[profiles.*.set]``), or ``None``."""
+    if not name:
+        return "is empty"
+    if name.startswith("-"):
+        return "starts with '-' (write the name without dashes: the template adds them)"
+    bad = sorted({repr(c) for c in name if c in PARAM_NAME_FORBIDDEN or not c.isprintable()})
+    if bad:
+        return f"contains {', '.join(bad)}"
+    return None
+
+
+def param_name(name: str) -> str:
+    why = param_name_problem(name)
+    if why:
+        raise ValueError(f"parameter name '{name}' {why}; a name is one word such as lr or model.lr")
+    return name
+
+
 def env_name(name: str) -> str:
     if not name or "=" in name:
         raise ValueError(f"'{name}' is not an environment variable name (empty or containing '=')")

@@ -17,6 +17,7 @@ from trialwise.settings import _checks as C
 ArgTemplate = Annotated[str, AfterValidator(C.arg_template)]
 Glob = Annotated[str, AfterValidator(C.relative_glob)]
 EnvName = Annotated[str, AfterValidator(C.env_name)]
+ParamName = Annotated[str, AfterValidator(C.param_name)]
 
 DEFAULT_STORE_URL = "sqlite:///.trialwise/store.db"
 """Embedded default: one SQLite file inside the repository's git-ignored ``.trialwise/``."""
@@ -52,7 +53,7 @@ class ArgsEnv(_Strict):
 
     args: tuple[str, ...] = ()
     env: dict[EnvName, str] = Field(default_factory=dict)
-    set: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    set: dict[ParamName, str | int | float | bool] = Field(default_factory=dict)
 
     @field_validator("args", mode="before")
     @classmethod
@@ -72,7 +73,7 @@ class ParamsConfig(_Strict):
     via: Literal["args", "env"] = "args"
     template: ArgTemplate = "--{name} {value}"
     env_prefix: str = "TW_PARAM_"
-    map: dict[str, ArgTemplate] = Field(default_factory=dict)
+    map: dict[ParamName, ArgTemplate] = Field(default_factory=dict)
     seed: ArgTemplate | None = None
 
 
