@@ -72,3 +72,33 @@ def test_runner_killed_then_next_command_recovers_and_cleans(tmp_path):
     rows = json.loads(out.read_text())
     keys = [(r["run_id"], r["key"], r["step"]) for r in rows]
     assert len(keys) == len(set(keys)) == 6  # 3 points of the crashed run, 3 of the re-run, none twice
+
+
+BIG = """
+import json, sys
+out = sys.stdout
+for step in range(200_000):
+    out.write('{"step": %d, "loss": %f}\\n' % (step, 1.0 / (step + 1)))
+"""
+
+
+def test_sigterm_while_a_run_is_saved_waits_until_it_is_whole(tmp_path):
+    repo = make_repo(tmp_path / "r", 'command = "python train.py"\nseeds = 1\n', {"train.py": BIG})
+    env = {**activated_env(), "TRIALWISE_LIVE_INTERVAL": "0"}
+    driver = subprocess.Popen([sys.executable, "-m", "trialwise", "run"], cwd=repo.path, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def saving():  # the script is done and the runner holds the run while it saves it
+        runs = repo.store().runs() if (repo.path / ".trialwise" / "store.db").exists() else []
+        if not runs or not runs[0].run_dir:
+            return None
+        out = Path(runs[0].run_dir) / "stdout.log"  # written: the script ran (before it, the pid is the runner's too)
+        return out.exists() and out.stat().st_size > 0 and runs[0].pid == driver.pid and runs[0]
+
+    run = _wait_for(saving, "the runner to start saving the run")
+    driver.send_signal(signal.SIGTERM)
+    assert driver.wait(timeout=300) == 130
+    saved = repo.store().run(run.id)
+    assert saved.status == "completed"
+    assert len(repo.store().metrics([run.id])) == 200_000
+    assert repo.git("worktree", "list").count("\n") == 1

@@ -89,7 +89,10 @@ def test_hf_trainer_default_logging_is_captured(tmp_path):
     res = repo.tw_json("run", "--seeds", "2", "--jobs", "2")
     assert not res["warnings"], res["warnings"]
     finals = _finals(res, "eval_accuracy")
-    assert all(0 < v <= 1 for v in finals) and finals[0] != finals[1]
+    assert all(0 < v <= 1 for v in finals)
+    store = repo.store()
+    losses = [store.series(r["id"])["loss"][1] for r in res["runs"]]
+    assert losses[0] != losses[1]  # the seeds vary (a tiny model may end at the same accuracy)
     show = repo.tw_json("show", res["experiment"]["id"])
     series = show["series"][res["runs"][0]["id"]]
     assert series["eval_accuracy"]["source"] == "stdout" and series["eval_accuracy"]["points"] >= 2

@@ -157,7 +157,8 @@ def execute(ctx: Any, spec: Any, backend: Any, quiet: bool = False, notes: bool 
 
     prep = prepare(spec)
     progress = (RichProgress(len(prep.seeds), prep.experiment.name, prep.config.metric.name, console)
-                if console.is_terminal else PlainProgress(len(prep.seeds), prep.experiment.name, console))
+                if console.is_terminal else PlainProgress(len(prep.seeds), prep.experiment.name, console,
+                                                         prep.config.metric.name))
     with progress:
         result = run_experiment(spec, ctx.store, backend, progress)
     if notes:
@@ -190,7 +191,17 @@ def mean_std(values: list[float]) -> tuple[float, float]:
     return statistics.fmean(finite), statistics.stdev(finite) if len(finite) > 1 else math.nan
 
 
-def render_experiment(ctx: Any, exp: Any, runs: list[Any], reused: list[str] | None = None) -> None:
+def live_values(store: Any, running: list[Any], metric: str) -> dict[str, str]:
+    """For each running run, its latest stored value of ``metric`` and step (live ingestion)."""
+    out = {}
+    for r in running:
+        steps, values = store.series(r.id).get(metric, ([], []))
+        out[r.id] = f"{fmt(values[-1])} @ step {steps[-1]} (live)" if values else "no point yet"
+    return out
+
+
+def render_experiment(ctx: Any, exp: Any, runs: list[Any], reused: list[str] | None = None,
+                      live: dict[str, str] | None = None) -> None:
     metric = exp.metric_name or ctx.config.metric.name
     table = Table(title=f"{exp.name}  ({exp.id})", title_justify="left")
     for col in ("seed", "run", "status", metric, "duration", "note"):
@@ -198,7 +209,8 @@ def render_experiment(ctx: Any, exp: Any, runs: list[Any], reused: list[str] | N
     for r in sorted(runs, key=lambda r: r.seed):
         style = STATUS_STYLE.get(r.status, "")
         note = "reused" if reused and r.id in reused else ((r.error or "").strip().splitlines() or [""])[-1][:60]
-        table.add_row(str(r.seed), r.id, f"[{style}]{r.status}[/]", fmt(r.summary.get(metric)),
+        value = (live or {}).get(r.id) or fmt(r.summary.get(metric))
+        table.add_row(str(r.seed), r.id, f"[{style}]{r.status}[/]", value,
                       f"{r.duration:.1f}s" if r.duration else "—", note)
     console.print(table)
     mean, std = mean_std(_metric_values(runs, metric))
@@ -212,11 +224,11 @@ def ls_cmd(as_json: bool = JsonOpt, all_: bool = typer.Option(False, "--all", he
 
     from trialwise.store._select import counted_runs
 
-    from trialwise.provenance import prune_stale_worktrees
+    from trialwise.runner._outputs import prune_stale_worktrees
 
     ctx = context()
+    prune_stale_worktrees(ctx.root)  # first: a killed run's outputs (its TensorBoard logs) reach its run dir
     recover_stale_runs(ctx.store, ctx.config.metric)
-    prune_stale_worktrees(ctx.root)
     rows = []
     for exp in ctx.store.experiments():
         if exp.kind == "standalone" and not all_:
@@ -226,9 +238,10 @@ def ls_cmd(as_json: bool = JsonOpt, all_: bool = typer.Option(False, "--all", he
         metric = exp.metric_name or ctx.config.metric.name
         mean, std = mean_std(_metric_values(runs, metric))
         counts: dict[str, int] = {}
-        for r in runs:
+        for r in runs + selection.running:  # running seeds are shown, not counted in the metric
             counts[r.status] = counts.get(r.status, 0) + 1
-        rows.append({"experiment": exp, "runs": len(runs), "history": len(selection.history), "status": counts,
+        history = len(selection.history) - len(selection.running)
+        rows.append({"experiment": exp, "runs": len(runs), "history": history, "status": counts,
                      "metric": metric, "mean": mean, "std": std})
     if as_json:
         print_json([{**r, "experiment": r["experiment"].to_dict()} for r in rows])
@@ -258,7 +271,7 @@ def show_cmd(experiment: str = typer.Argument(..., help="Experiment id, name, ta
     envs = {r.env_hash: ctx.store.environment(r.env_hash) for r in runs if r.env_hash}
     from trialwise.runner._capture import run_outputs
 
-    captured = ctx.store.series_counts([r.id for r in runs])
+    captured = ctx.store.series_counts([r.id for r in runs + selection.running])
     outputs = {r.id: run_outputs(r) for r in runs}
     if as_json:
         print_json({"experiment": exp.to_dict(), "runs": [r.to_dict() for r in runs],
@@ -267,16 +280,19 @@ def show_cmd(experiment: str = typer.Argument(..., help="Experiment id, name, ta
                     "artifacts": ctx.store.artifacts(experiment_id=exp.id),
                     "series": {rid: {k: {"source": src, "points": n} for k, (src, n) in c.items()}
                                for rid, c in captured.items()},
-                    "outputs": outputs})
+                    "outputs": outputs, "running": [r.to_dict() for r in selection.running]})
         return
-    render_experiment(ctx, exp, runs)
-    render_capture(runs, captured, outputs)
-    if selection.history:
+    render_experiment(ctx, exp, runs + selection.running, live=live_values(ctx.store, selection.running,
+                                                                          exp.metric_name or ctx.config.metric.name))
+    render_capture(runs + selection.running, captured, outputs)
+    if len(selection.history) > len(selection.running):
         hist = Table(title="history (not counted: one run per seed, in the experiment's environment)",
                      title_justify="left")
         for col in ("seed", "run", "status", exp.metric_name or ctx.config.metric.name, "why not counted"):
             hist.add_column(col)
         for r in selection.history:
+            if r.status == "running":
+                continue
             hist.add_row(str(r.seed), r.id, r.status, fmt(r.summary.get(exp.metric_name or ctx.config.metric.name)),
                          escape(selection.why_history(r)))
         console.print(hist)

@@ -14,7 +14,8 @@ from trialwise.provenance._git import (
     dirty_state,
     git,
     ignored_top_level,
-    prune_stale_worktrees,
+    remove_worktree,
+    stale_worktrees,
     ref_tip,
     repo_root,
     resolve_ref,
@@ -25,6 +26,6 @@ from trialwise.provenance._metric_version import MetricVersion, changed_metric_f
 __all__ = [
     "CommitInfo", "DirtyState", "MetricVersion", "Worktree", "changed_metric_files",
     "diff_fingerprints", "dirty_patch", "dirty_state", "environment_fingerprint",
-    "fingerprint_hash", "git", "ignored_top_level", "interpreter_of", "metric_version", "prune_stale_worktrees", "ref_tip", "repo_root",
+    "fingerprint_hash", "git", "ignored_top_level", "interpreter_of", "metric_version", "remove_worktree", "stale_worktrees", "ref_tip", "repo_root",
     "resolve_ref", "tag_commit",
 ]

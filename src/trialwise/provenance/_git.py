@@ -6,12 +6,14 @@ never leak into it, and the commit hash is stored with every run.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from trialwise._exceptions import GitError
 
@@ -165,15 +167,23 @@ class Worktree:
         self.keep = keep
         self.path = self.root / WORKTREES_DIR / f"{sha[:12]}-{uuid.uuid4().hex[:8]}"
         self._closed = False
+        self._info: dict[str, Any] = {}
 
     @property
     def owner_file(self) -> Path:
         """Beside the worktree (not in it, where it would count as an output): the pid using it."""
         return self.path.with_name(self.path.name + OWNER_SUFFIX)
 
+    def assign(self, **info: Any) -> None:
+        """Record who uses the worktree (beside the runner's pid; ``child``: the script's pid) and
+        what a later command needs to salvage the outputs of a run whose runner was killed (its run
+        directory, the keep rules).  Updates what was recorded before."""
+        self._info.update(info)
+        self.owner_file.write_text(json.dumps({"pid": os.getpid(), **self._info}), encoding="utf-8")
+
     def __enter__(self) -> Worktree:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.owner_file.write_text(str(os.getpid()), encoding="utf-8")
+        self.assign()
         git(self.root, "worktree", "add", "--detach", "--force", str(self.path), self.sha)
         for rel in self.links:
             src = self.root / rel
@@ -188,7 +198,7 @@ class Worktree:
         if self.keep or self._closed:
             return
         self._closed = True
-        _remove_worktree(self.root, self.path)
+        remove_worktree(self.root, self.path)
 
 
 OWNER_SUFFIX = ".owner"
@@ -196,7 +206,8 @@ OWNER_SUFFIX = ".owner"
 worktree left by a killed runner from one in use."""
 
 
-def _remove_worktree(root: Path, path: Path) -> None:
+def remove_worktree(root: Path, path: Path) -> None:
+    """Remove a trialwise worktree, its owner file and git's record of it."""
     git(root, "worktree", "remove", "--force", str(path), check=False)
     if path.exists():
         shutil.rmtree(path, ignore_errors=True)
@@ -214,21 +225,22 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def prune_stale_worktrees(root: str | Path) -> list[Path]:
-    """Remove the worktrees a killed runner left behind (their owner process is gone); returns them."""
+def stale_worktrees(root: str | Path) -> list[tuple[Path, dict[str, Any]]]:
+    """The worktrees a killed runner left behind (their owner process is gone), with what their
+    owner file recorded (see :meth:`Worktree.assign`)."""
     base = Path(root) / WORKTREES_DIR
     if not base.is_dir():
         return []
-    removed = []
+    found = []
     for entry in sorted(base.iterdir()):
         if not entry.is_dir():
             continue
         try:
-            pid = int(entry.with_name(entry.name + OWNER_SUFFIX).read_text(encoding="utf-8").strip())
-        except (OSError, ValueError):
-            pid = None  # from before owners were recorded, or half-created: nobody uses it
-        if pid is not None and _alive(pid):
-            continue
-        _remove_worktree(Path(root), entry)
-        removed.append(entry)
-    return removed
+            info = json.loads(entry.with_name(entry.name + OWNER_SUFFIX).read_text(encoding="utf-8"))
+            info = info if isinstance(info, dict) else {"pid": int(info)}
+        except (OSError, ValueError, TypeError):
+            info = {}  # half-created, or from before owners were recorded: nobody uses it
+        if any(isinstance(info.get(k), int) and _alive(info[k]) for k in ("pid", "child")):
+            continue  # its runner, or the script the runner left running, still uses it
+        found.append((entry, info))
+    return found

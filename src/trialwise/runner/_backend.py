@@ -54,6 +54,10 @@ class Observer:
     def reused(self, seed: int, run_id: str) -> None:
         """``seed`` is not run: the completed run ``run_id`` is reused."""
 
+    def progress(self, run_id: str, latest: dict[str, tuple[int | None, float]]) -> None:
+        """New points of a running run reached the store: ``latest`` maps each series to its last
+        ``(step, value)``."""
+
     def note(self, text: str) -> None:
         """Something the user should read before the runs end (a seed not reused, and why)."""
 

@@ -13,10 +13,13 @@ import hashlib
 import json
 import os
 import shlex
+import signal
 import socket
 import sys
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,13 +38,13 @@ from trialwise.provenance import (
     git,
     ignored_top_level,
     metric_version,
-    prune_stale_worktrees,
     resolve_ref,
     tag_commit,
 )
 from trialwise.runner._backend import Backend, Observer, Task, TaskResult
 from trialwise.runner._capture import capture_hints
-from trialwise.runner._outputs import keep_outputs
+from trialwise.runner._live import LiveRun, live_interval
+from trialwise.runner._outputs import keep_outputs, prune_stale_worktrees
 from trialwise.runner._record import missing_ignored_path_hint, pid_alive, read_tail, record_run, recover_stale_runs
 from trialwise.runner._vars import expand_vars
 from trialwise.store import STORE_ENV
@@ -426,6 +429,8 @@ def run_experiment(spec: LaunchSpec, store: Store, backend: Backend, observer: O
             run_dir = (root / RUNS_DIR / run_id).resolve()
             wt = probe if not where else checkout()
             where[run_id] = wt
+            wt.assign(run_dir=str(run_dir), keep=list(cfg.worktree.keep), discard=list(cfg.worktree.discard),
+                      max_keep_mb=cfg.worktree.max_keep_mb, links=prep.links)
             env = _task_env(prep, store, run_id, run_dir, seed)
             argv = expand_vars(_seed_argv(prep, seed), env)
             store.update_run(run_id, run_dir=str(run_dir), command=argv)
@@ -444,6 +449,35 @@ def run_experiment(spec: LaunchSpec, store: Store, backend: Backend, observer: O
     return ExperimentResult(exp, runs, reused, backend.interrupted, finisher.hints, warnings)
 
 
+@contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Ctrl-C and SIGTERM wait until a run is saved (its outputs kept, all its points stored,
+    its status closed), then act: a stop in the middle would leave half a run (issue 17 item 6).
+
+    Python runs signal handlers in the main thread, so the handlers are swapped for one that only
+    notes the signal; the noted signal is re-delivered to the previous handler afterwards."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    noted: list[int] = []
+    previous = {sig: signal.signal(sig, lambda signum, _frame: noted.append(signum)) for sig in DEFERRED_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if noted:
+            handler = previous[noted[0]]
+            if callable(handler):
+                handler(noted[0], None)
+            elif handler == signal.SIG_DFL:
+                raise KeyboardInterrupt
+
+
+DEFERRED_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+"""Signals held back while a finished run is saved."""
+
+
 class _Finisher:
     """Closes one run as soon as it ends: keeps its outputs, ingests it, removes its worktree."""
 
@@ -451,11 +485,39 @@ class _Finisher:
         self.store, self.cfg, self.prep, self.where, self.root = store, cfg, prep, where, root
         self.done: set[str] = set()
         self.hints: list[str] = []
+        self.live: dict[str, LiveRun] = {}
+        self._next_live = 0.0
+        self.interval = live_interval()
+
+    def started(self, task: Task, pid: int | None) -> None:
+        wt = self.where[task.run_id]
+        if pid is not None:
+            wt.assign(child=pid)
+        if self.interval:
+            self.live[task.run_id] = LiveRun(task.run_id, task.run_dir, [wt.path])
+
+    def ingest_live(self, observer: Observer) -> None:
+        """Every :func:`live_interval` seconds, store what the running runs appended (issue 12 §1)."""
+        if not self.interval or time.monotonic() < self._next_live:
+            return
+        self._next_live = time.monotonic() + self.interval
+        for run_id, live in list(self.live.items()):
+            try:
+                if live.ingest(self.store):
+                    observer.progress(run_id, dict(live.latest))
+            except Exception as exc:  # noqa: BLE001 - live display must never stop the runs; the end re-reads all
+                self.live.pop(run_id, None)
+                observer.note(f"live ingestion of run {run_id} stopped ({type(exc).__name__}: {exc}); "
+                              "its metrics are read when it ends")
 
     def finish(self, task: Task, res: TaskResult) -> None:
         if task.run_id in self.done:
             return
         self.done.add(task.run_id)
+        with _signals_deferred():
+            self._finish(task, res)
+
+    def _finish(self, task: Task, res: TaskResult) -> None:
         wt = self.where[task.run_id]
         # the script is gone; while its files are saved the run is this process's, so a concurrent
         # `ls` does not take it for a run whose runner died
@@ -464,7 +526,7 @@ class _Finisher:
         keep_outputs(wt.path, task.run_dir, self.cfg.worktree.keep, self.cfg.worktree.discard,
                      self.cfg.worktree.max_keep_mb, skip=self.prep.links)
         record_run(self.store, task.run_id, task.run_dir, self.cfg.metric, status=res.status,
-                   exit_code=res.exit_code, ended_at=res.ended_at, error=res.error)
+                   exit_code=res.exit_code, ended_at=res.ended_at, error=res.error, live=self.live.pop(task.run_id, None))
         if res.status == "failed":
             hint = missing_ignored_path_hint(read_tail(task.run_dir / F.STDERR_FILE), wt.path, self.cfg.workdir,
                                              self.root, self.prep.links)
@@ -484,6 +546,7 @@ class _Recording(Observer):
 
     def started(self, task: Task, pid: int | None) -> None:
         self.store.update_run(task.run_id, pid=pid, started_at=time.time())
+        self.finisher.started(task, pid)
         self.inner.started(task, pid)
 
     def finished(self, task: Task, result: TaskResult) -> None:
@@ -491,6 +554,7 @@ class _Recording(Observer):
         self.inner.finished(task, result)
 
     def tick(self) -> None:
+        self.finisher.ingest_live(self.inner)
         self.inner.tick()
 
     def note(self, text: str) -> None:

@@ -95,6 +95,28 @@ MAX_NUMBER_CHARS = 64
 """Longest string read as a number (longer text is never a logged scalar)."""
 
 
+def api_line_points(line: str, points: list[Point]) -> None:
+    """Append the points of one ``metrics.jsonl`` line (a column batch written by ``tw.log``)."""
+    try:
+        columns = json.loads(line)
+    except ValueError:
+        return
+    if not isinstance(columns, dict):
+        return
+    t = columns.get("t")
+    steps, rows = columns.get("s"), columns.get("m")
+    if not isinstance(steps, list) or not isinstance(rows, list):
+        return
+    for raw_step, row in zip(steps, rows):
+        if not isinstance(row, dict):
+            continue
+        step = _step(raw_step)
+        for key, value in row.items():
+            v = _number(value)
+            if v is not None:
+                points.append((key, step, v, t, "api"))
+
+
 def read_api_metrics(run_dir: Path) -> list[Point]:
     """Points from ``metrics.jsonl``; a line cut short by ``kill -9`` is skipped."""
     path = run_dir / F.METRICS_FILE
@@ -103,24 +125,7 @@ def read_api_metrics(run_dir: Path) -> list[Point]:
         return points
     with path.open(encoding="utf-8", errors="replace") as fh:
         for line in fh:
-            try:
-                columns = json.loads(line)
-            except ValueError:
-                continue
-            if not isinstance(columns, dict):
-                continue
-            t = columns.get("t")
-            steps, rows = columns.get("s"), columns.get("m")
-            if not isinstance(steps, list) or not isinstance(rows, list):
-                continue
-            for raw_step, row in zip(steps, rows):
-                if not isinstance(row, dict):
-                    continue
-                step = _step(raw_step)
-                for key, value in row.items():
-                    v = _number(value)
-                    if v is not None:
-                        points.append((key, step, v, t, "api"))
+            api_line_points(line, points)
     return points
 
 
@@ -166,22 +171,43 @@ def read_stdout_metrics(run_dir: Path) -> list[Point]:
             if obj is not None:
                 objects.append(obj)
     epochs = [_number(o[EPOCH_KEY]) for o in objects if EPOCH_KEY in o]
-    whole_epochs = all(e is not None and math.isfinite(e) and e == int(e) for e in epochs)
-    auto = 0
-    for position, obj in enumerate(objects):
+    parser = StdoutRecords(whole_epochs=all(_whole(e) for e in epochs))
+    for obj in objects:
+        parser.add(obj, points)
+    return points
+
+
+def _whole(epoch: float | None) -> bool:
+    return epoch is not None and math.isfinite(epoch) and epoch == int(epoch)
+
+
+class StdoutRecords:
+    """Steps and points of stdout records, one record at a time (see :func:`read_stdout_metrics`).
+
+    ``whole_epochs`` says whether every epoch printed is a whole number; reading live, that is only
+    known so far: :attr:`whole_epochs` turns false at the first fractional epoch."""
+
+    def __init__(self, whole_epochs: bool = True) -> None:
+        self.whole_epochs = whole_epochs
+        self.position = 0
+        self.auto = 0
+
+    def add(self, obj: dict[str, Any], points: list[Point]) -> None:
+        if EPOCH_KEY in obj and not _whole(_number(obj[EPOCH_KEY])):
+            self.whole_epochs = False
         step = next((s for s in (_step(obj.get(k)) for k in STEP_KEYS) if s is not None), None)
         if step is None:
-            step = _step(obj.get(EPOCH_KEY)) if whole_epochs else position
+            step = _step(obj.get(EPOCH_KEY)) if self.whole_epochs else self.position
         if step is None:
-            step = auto
-        auto = step + 1
+            step = self.auto
+        self.auto = step + 1
+        self.position += 1
         for key, value in obj.items():
             if key in STEP_KEYS:
                 continue
             v = _number(value)
             if v is not None:
                 points.append((key, step, v, None, "stdout"))
-    return points
 
 
 def csv_log_files(run_dir: Path) -> list[Path]:
@@ -299,23 +325,3 @@ def summarize(points: list[Point], explicit: dict[str, float], metric: str, rule
         else:
             out[metric] = math.nan
     return out
-
-
-def tail_last_json(path: Path, max_bytes: int = 8192) -> dict[str, Any] | None:
-    """The last metric object written to a metrics or stdout file (for the live display)."""
-    try:
-        with path.open("rb") as fh:
-            fh.seek(0, 2)
-            size = fh.tell()
-            fh.seek(max(0, size - max_bytes))
-            chunk = fh.read().decode("utf-8", errors="replace")
-    except OSError:
-        return None
-    for line in reversed(chunk.splitlines()):
-        obj = parse_stdout_line(line)
-        if obj is None:
-            continue
-        if isinstance(obj.get("m"), list) and isinstance(obj.get("s"), list):
-            return obj["m"][-1] if obj["m"] else None
-        return obj
-    return None

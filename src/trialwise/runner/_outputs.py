@@ -124,3 +124,23 @@ def read_manifest(run_dir: Path) -> KeptOutputs:
         return KeptOutputs([tuple(k) for k in data.get("kept", [])], [tuple(d) for d in data.get("dropped", [])])
     except (OSError, ValueError, TypeError, AttributeError):
         return KeptOutputs()
+
+
+def prune_stale_worktrees(root: Path) -> list[Path]:
+    """Remove the worktrees a killed runner left behind, first keeping the outputs of the run each
+    belonged to in its run directory (so a later recovery ingests its TensorBoard/CSV logs)."""
+    from trialwise.provenance import remove_worktree, stale_worktrees
+    from trialwise.settings._model import DEFAULT_DISCARD, DEFAULT_KEEP, DEFAULT_MAX_KEEP_MB
+
+    removed = []
+    for path, info in stale_worktrees(root):
+        run_dir = info.get("run_dir")
+        if isinstance(run_dir, str) and Path(run_dir).is_dir():
+            try:
+                keep_outputs(path, Path(run_dir), info.get("keep") or DEFAULT_KEEP, info.get("discard") or DEFAULT_DISCARD,
+                             float(info.get("max_keep_mb") or DEFAULT_MAX_KEEP_MB), skip=info.get("links") or ())
+            except Exception:  # noqa: BLE001 - a broken worktree is removed all the same
+                pass
+        remove_worktree(Path(root), path)
+        removed.append(path)
+    return removed

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from trialwise.api import _files as F
 from trialwise.settings import MetricConfig
-from trialwise.runner._ingest import SOURCE_PRIORITY, Ingested, ingest_run_dir, summarize
+from trialwise.runner._ingest import Ingested, ingest_run_dir, summarize
+from trialwise.runner._live import LiveRun, finalize
 from trialwise.store._store import Store
 
 MISSING_PATH_RE = re.compile(r"(?:No such file or directory|FileNotFoundError)[^'\"]*['\"]([^'\"]+)['\"]")
@@ -31,18 +32,20 @@ def read_tail(path: Path, n: int = STDERR_TAIL_BYTES) -> str:
 
 def record_run(store: Store, run_id: str, run_dir: Path, metric: MetricConfig, *, status: str,
                exit_code: int | None, ended_at: float | None = None, error: str | None = None,
-               close: bool = True) -> dict[str, float]:
+               close: bool = True, live: LiveRun | None = None) -> dict[str, float]:
     """Ingest ``run_dir`` into the store and close the run with ``status`` (never over a terminal
     status another process wrote first; with ``close=False`` the caller has closed it); returns its
-    summary."""
+    summary.  With ``live``, the points stored while the run went are completed, never duplicated."""
     try:
         data = ingest_run_dir(run_dir)
+        read = True
     except Exception as exc:  # noqa: BLE001 - the run's status must be recorded whatever its files hold
         data = Ingested([], {}, {})
+        read = False
         note = f"trialwise could not read this run's metrics ({type(exc).__name__}: {exc}); its files are in {run_dir}"
         error = f"{error}\n{note}" if error else note
-    for source in SOURCE_PRIORITY:
-        store.replace_metrics(run_id, source, [p for p in data.points if p[4] == source])
+    if read:  # an unreadable run keeps whatever was stored of it live
+        finalize(store, run_id, data.points, live)
     if data.config:
         store.set_params(run_id, data.config)
     summary = summarize(data.points, data.summary, metric.name, metric.summary, metric.direction)

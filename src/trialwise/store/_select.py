@@ -55,6 +55,11 @@ class RunSelection:
         return [r for r in self.runs if r.status == FINISHED_OK]
 
     @property
+    def running(self) -> list[Run]:
+        """Runs still going (live: their points so far are in the store); never counted yet."""
+        return [r for r in self.history if r.status == RUNNING]
+
+    @property
     def counted_ids(self) -> frozenset[str]:
         return frozenset(r.id for r in self.runs)
 
