@@ -179,7 +179,7 @@ def test_grid_sweep_stops_at_the_end_of_its_grid(small: Repo) -> None:
 
 def test_two_trials_claim_no_u_shape_and_say_what_was_clipped(small: Repo) -> None:
     """Issue 11 §7: a 2-trial sweep claimed "optimum inside the range (the U-shape)"; the seed-004 default
-    lr 3e-4 outside the range was clipped silently."""
+    lr 3e-4 outside the range was clipped silently; the re-checks of the trials printed the same name."""
     args = ["sweep", "--param", "lr=log:1e-3..1e-1", "--trials", "2", "--seeds", "2", "--top-k", "2",
             "--recheck-seeds", "2", "--pruner", "none", "--sampler", "random", "--sampler-seed", "1",
             "--study", "tiny"]
@@ -193,7 +193,12 @@ def test_two_trials_claim_no_u_shape_and_say_what_was_clipped(small: Repo) -> No
     rc = out["recheck"]
     assert rc["interval"]["range"]["low"] == 0.0 and rc["interval"]["range"]["high"] == 1.0  # val_acc: [0, 1]
     assert 0.0 <= rc["winner_ci"][0] <= rc["winner_ci"][1] <= 1.0
+    names = {e.id: e.name for e in small.store().experiments()}
+    trial_names = sorted(names[t.user_attrs["experiment_id"]] for t in study(out["storage"], "tiny").trials)
+    assert [n.split("@")[0] for n in trial_names] == ["tiny#0", "tiny#1"]  # distinct and readable
     text = small.tw("sweep", "report", "--study", "tiny", "--bootstrap", "10").stdout
     flat = " ".join(text.split())
     assert "U-shape" not in flat and "too few trials to read a shape" in flat
     assert "clipped to 0.001" in flat
+    rerun = " ".join(small.tw(*args[:-2], "--study", "tiny2").stdout.split())
+    assert "tiny2#0-recheck@" in rerun and "tiny2#1-recheck@" in rerun  # the re-checks' progress reads apart

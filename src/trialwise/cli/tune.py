@@ -139,7 +139,8 @@ def _analyze(ctx: Any, outcome: Any, *, top_k: int, recheck_seeds: int, alpha: f
 
     study, meta = load_study(outcome.study, outcome.storage)
     runner = fresh_runner(ctx.store, ctx.root, ctx.config, meta.objective, jobs=jobs, timeout=timeout,
-                          launch=lambda ls, backend: execute(ctx, ls, backend, quiet=quiet)) if recheck else None
+                          launch=lambda ls, backend: execute(ctx, ls, backend, quiet=quiet),
+                          study=outcome.study) if recheck else None
     if recheck and not quiet and top_k > 0 and recheck_seeds > 0:
         console.print(f"re-checking the top {top_k} configuration(s) on {recheck_seeds} fresh seed(s)...")
     plot = ctx.root / SWEEPS_DIR / outcome.study / "slices.png"

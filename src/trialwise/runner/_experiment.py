@@ -76,6 +76,9 @@ class LaunchSpec:
     extra_env: Mapping[str, str] = field(default_factory=dict)
     batch: str | None = None
     """Makes a separate experiment of an otherwise identical launch (each baseline re-run)."""
+    label: str | None = None
+    """Readable start of the experiment's name instead of the branch or ref (e.g. a sweep's
+    ``study#trial``); not part of the experiment's identity."""
 
 
 @dataclass(frozen=True)
@@ -262,7 +265,7 @@ def prepare(spec: LaunchSpec) -> Prepared:
     # recorded with the launch, outside the identity: the same command from the same commit is the same experiment
     launch["config_source"] = config_source
     launch["metric"] = cfg.metric.model_dump()
-    label = commit.branch or (commit.ref if commit.ref != "HEAD" else commit.sha[:8])
+    label = spec.label or commit.branch or (commit.ref if commit.ref != "HEAD" else commit.sha[:8])
     name = f"{label}@{commit.sha[:8]}" + "".join(f"/{x}" for x in (spec.profile, spec.mode) if x)
     if spec.extra_env:
         name += "{" + ",".join(f"{k}={v}" for k, v in sorted(spec.extra_env.items())) + "}"

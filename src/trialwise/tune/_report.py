@@ -18,7 +18,7 @@ from trialwise.tune._objective import Objective
 from trialwise.tune._recheck import DEFAULT_RECHECK_SEEDS, DEFAULT_TOP_K, Recheck, recheck, top_configurations
 from trialwise.tune._slices import SliceData, save_slices, slice_data
 from trialwise.tune._study import StudyMeta, TrialRecord, trial_records
-from trialwise.tune._sweep import Launch, SweepInterrupted, SweepOutcome, seed_values
+from trialwise.tune._sweep import Launch, SweepInterrupted, SweepOutcome, seed_values, trial_label
 
 __all__ = ["BEST_SHOWN", "FreshRunner", "SweepReport", "analyze_study", "fresh_runner"]
 
@@ -48,8 +48,11 @@ class SweepReport(Record):
 
 
 def fresh_runner(store: Store, root: Path, config: Config, objective: Objective, *, launch: Launch | None = None,
-                 jobs: int | None = None, timeout: float | None = None) -> FreshRunner:
-    """Runs more seeds of a trial's experiment through the runner (same commit, command, parameters)."""
+                 jobs: int | None = None, timeout: float | None = None, study: str | None = None) -> FreshRunner:
+    """Runs more seeds of a trial's experiment through the runner (same commit, command, parameters).
+
+    With ``study``, each re-check is labelled ``<study>#<trial>-recheck`` (:func:`trial_label`), so
+    the progress of the re-checked configurations reads apart."""
     from trialwise.runner import run_experiment
 
     go = launch or (lambda ls, backend: run_experiment(ls, store, backend))
@@ -58,7 +61,9 @@ def fresh_runner(store: Store, root: Path, config: Config, objective: Objective,
         if trial.experiment_id is None:
             raise DataError(f"trial {trial.number} has no experiment recorded; it cannot be re-run")
         exp = store.experiment(trial.experiment_id)
-        result = go(spec_for_experiment(exp, root, config, seeds=seeds, timeout=timeout), LocalBackend(jobs or config.jobs))
+        label = trial_label(study, trial.number, recheck=True) if study else None
+        result = go(spec_for_experiment(exp, root, config, seeds=seeds, timeout=timeout, label=label),
+                    LocalBackend(jobs or config.jobs))
         if result.interrupted:
             raise SweepInterrupted(f"re-check of trial {trial.number} interrupted")
         return seed_values(store, [r for r in result.runs if r.seed in set(seeds)], objective)

@@ -46,7 +46,7 @@ from trialwise.tune._suggest import default_trial
 
 __all__ = [
     "DEFAULT_SWEEP_SEEDS", "SWEEP_KIND", "LrOnTrain", "SweepInterrupted", "SweepObserver", "SweepOutcome",
-    "SweepSpec", "load_study", "lr_stage_trials", "run_lr_on_train", "run_sweep", "seed_values",
+    "SweepSpec", "load_study", "lr_stage_trials", "run_lr_on_train", "run_sweep", "seed_values", "trial_label",
 ]
 
 SWEEP_KIND = "sweep"
@@ -58,6 +58,13 @@ nothing); the winner is re-checked with more seeds afterwards."""
 
 Launch = Callable[[LaunchSpec, Backend], ExperimentResult]
 """Runs one experiment through a backend (the CLI adds its live display)."""
+
+
+def trial_label(study: str, number: int, recheck: bool = False) -> str:
+    """The readable start of a trial's experiment name: ``<study>#<trial>`` (``-recheck`` for its
+    fresh seeds), so the trials of a sweep and their re-checks are told apart in ``ls`` and in progress
+    lines (a trial's commit is the study's, and its parameters follow in the name)."""
+    return f"{study}#{number}" + ("-recheck" if recheck else "")
 
 
 class SweepInterrupted(TrialwiseError):
@@ -281,7 +288,7 @@ def run_sweep(spec: SweepSpec, store: Store, *, launch: Launch | None = None,
         observer.trial_started(trial.number, params)
         ls = LaunchSpec(root=spec.root, config=spec.config, command=spec.command, ref=commit, profile=spec.profile,
                         mode=spec.mode, overrides=_sorted({**dict(spec.space.fixed), **params}), n_seeds=spec.seeds,
-                        timeout=spec.timeout, kind=SWEEP_KIND)
+                        timeout=spec.timeout, kind=SWEEP_KIND, label=trial_label(name, trial.number))
         inner = LocalBackend(spec.jobs or spec.config.jobs)
 
         def reporter(step: int, value: float) -> bool:
