@@ -226,6 +226,7 @@ def test_a_read_only_store_can_be_read(leave_wal: bool) -> None:
         assert ro.read_only
         assert [r.id for r in ro.runs("e1")] == [run_id]
         assert len(ro.metrics([run_id])) == 10
+        assert ro.series_counts([run_id]) == {run_id: {"loss": ("api", 10)}}
         with pytest.raises(StoreError, match="read-only"):
             ro.create_run(experiment_id="e1", seed=1)
         ro.close()

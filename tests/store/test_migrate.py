@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import Repo, make_repo
+from trialwise._exceptions import StoreError
 from trialwise.store import _schema as S
 from trialwise.store import connect
 from trialwise.store._copy import COPY_ORDER
@@ -114,3 +115,7 @@ def test_a_password_is_never_printed(tmp_path: Path) -> None:
     from trialwise.store._copy import display_url
 
     assert display_url("postgresql+psycopg://me:s3cret@db.example/team") == "postgresql+psycopg://me:***@db.example/team"
+    pytest.importorskip("psycopg")
+    with pytest.raises(StoreError) as error:  # no server behind this socket
+        connect(f"postgresql+psycopg://me:s3cret@/team?host={tmp_path}")
+    assert "s3cret" not in str(error.value) and "me:***@" in str(error.value) and "is the server up?" in str(error.value)

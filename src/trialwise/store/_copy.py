@@ -28,7 +28,7 @@ from sqlalchemy.engine import make_url
 
 from trialwise._exceptions import StoreError
 from trialwise.store import _schema as S
-from trialwise.store._store import INSERT_CHUNK, Store, _sqlite_file
+from trialwise.store._store import INSERT_CHUNK, Store, _sqlite_file, display_url
 
 COPY_ORDER = ("environments", "experiments", "runs", "params", "summaries", "metrics", "artifacts")
 """Every table, in an order that respects the foreign keys (a test checks it covers the schema)."""
@@ -77,14 +77,6 @@ class CopyReport:
         out["tables"] = {t.table: {"source": t.source, "copied": t.copied, "present": t.present} for t in self.tables}
         out["copied"] = self.copied
         return out
-
-
-def display_url(url: str) -> str:
-    """``url`` with its password masked, for messages and output."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - not a URL SQLAlchemy parses: shown as given
-        return url
 
 
 def copy_store(src: Store, dst: Store) -> CopyReport:

@@ -39,7 +39,7 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 from sqlalchemy import Engine, and_, create_engine, delete, event, insert, or_, select, text, update
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from trialwise._exceptions import StoreError, UsageError
@@ -74,6 +74,14 @@ is migrated, so processes opening a new database at once migrate it once
 
 WRITE_OPTION = "trialwise_write"
 """Connection execution option: ``True`` opens the transaction with ``BEGIN IMMEDIATE`` (SQLite)."""
+
+
+def display_url(url: str) -> str:
+    """``url`` with its password masked, for messages and output (``self.url`` stays whole for children)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - not a URL SQLAlchemy parses: shown as given
+        return url
 
 
 def _sqlite_file(url: str) -> Path | None:
@@ -145,7 +153,7 @@ def _make_engine(url: str) -> tuple[Engine, bool]:
         return create_engine(url, pool_pre_ping=True), False
     except ModuleNotFoundError as exc:
         raise StoreError(
-            f"the store {url} needs the '{exc.name}' driver, which is not installed: "
+            f"the store {display_url(url)} needs the '{exc.name}' driver, which is not installed: "
             "pip install 'trialwise[postgres]' (or use the default SQLite store)"
         ) from None
 
@@ -184,11 +192,11 @@ def _upgrade(engine: Engine, read_only: bool, url: str) -> None:
     if current == head:
         return
     if current is not None and current not in {r.revision for r in script.walk_revisions()}:
-        raise StoreError(f"the store {url} has schema revision {current}, newer than this trialwise knows "
+        raise StoreError(f"the store {display_url(url)} has schema revision {current}, newer than this trialwise knows "
                          f"({head}): a newer trialwise wrote it; upgrade this one (pip install -U trialwise) "
                          "on every machine that shares the store")
     if read_only:
-        raise StoreError(f"the store {url} is read-only and needs a schema upgrade; open it once with write "
+        raise StoreError(f"the store {display_url(url)} is read-only and needs a schema upgrade; open it once with write "
                          "permission (file and directory) or copy it somewhere writable")
     with engine.connect() as conn:
         conn.execution_options(**{WRITE_OPTION: True})
@@ -239,14 +247,15 @@ class Store:
             self.engine, self.read_only = _make_engine(url)
             _upgrade(self.engine, self.read_only, url)
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot open the store at {url}: {exc}") from exc
+            where = "" if url.startswith("sqlite") else " (is the server up? check `store` in trialwise.toml and ~/.pgpass)"
+            raise StoreError(f"cannot open the store at {display_url(url)}{where}: {exc}") from exc
 
     # -- plumbing -------------------------------------------------------------------------
     @contextmanager
     def _tx(self, *, write: bool = True) -> Iterator[Connection]:
         """One transaction: a write (``BEGIN IMMEDIATE`` on SQLite) unless ``write=False``."""
         if write and self.read_only:
-            raise StoreError(f"the store {self.url} is read-only (no write permission on the file or its "
+            raise StoreError(f"the store {display_url(self.url)} is read-only (no write permission on the file or its "
                              "directory): it can be read, not written")
         try:
             with self.engine.connect() as conn:
@@ -254,7 +263,7 @@ class Store:
                 with conn.begin():
                     yield conn
         except OperationalError as exc:
-            raise StoreError(f"store {self.url}: {exc.orig}") from exc
+            raise StoreError(f"store {display_url(self.url)}: {exc.orig}") from exc
 
     def _read(self) -> Any:
         """A read transaction: a consistent snapshot that takes no write lock."""
@@ -472,7 +481,7 @@ class Store:
 
         m = S.metrics.c
         out: dict[str, dict[str, tuple[str, int]]] = {r: {} for r in run_ids}
-        with self._tx() as conn:
+        with self._read() as conn:
             for chunk in _chunks(list(run_ids), 500):
                 q = (select(m.run_id, m.key, m.source, func.count()).where(m.run_id.in_(chunk))
                      .group_by(m.run_id, m.key, m.source))
