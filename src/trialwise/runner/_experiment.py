@@ -265,7 +265,9 @@ def prepare(spec: LaunchSpec) -> Prepared:
     # recorded with the launch, outside the identity: the same command from the same commit is the same experiment
     launch["config_source"] = config_source
     launch["metric"] = cfg.metric.model_dump()
-    label = spec.label or commit.branch or (commit.ref if commit.ref != "HEAD" else commit.sha[:8])
+    # a ref that is (a prefix of) the commit id itself names it by its short id
+    names_sha = commit.ref == "HEAD" or commit.sha.startswith(commit.ref.lower())
+    label = spec.label or commit.branch or (commit.sha[:8] if names_sha else commit.ref)
     name = f"{label}@{commit.sha[:8]}" + "".join(f"/{x}" for x in (spec.profile, spec.mode) if x)
     if spec.extra_env:
         name += "{" + ",".join(f"{k}={v}" for k, v in sorted(spec.extra_env.items())) + "}"
