@@ -351,34 +351,70 @@ def render_capture(runs: list[Any], captured: dict[str, dict[str, tuple[str, int
                       f"{files}{more}{dropped}", highlight=False)
 
 
+EXPORTS_DIR = Path(".trialwise") / "exports"
+"""Where ``export`` writes by default, relative to the repository root: git-ignored with the store, so
+an export never dirties the tree (a file in the tree makes the next ``run`` refuse, pattern #4)."""
+
+STDOUT_PATH = Path("-")
+"""``--out -``: write the data to stdout."""
+
+
 def export_cmd(
     experiment: str = typer.Argument(..., help="Experiment id, name, tag or git ref."),
     format_: str = typer.Option("csv", "--format", help="csv | json | parquet"),
-    out: Path = typer.Option(None, "--out", "-o", help="Output file (default: <experiment>.<format>)."),
+    out: Path = typer.Option(None, "--out", "-o", help="Output file, or - for stdout "
+                                                       "(default: .trialwise/exports/<experiment id>.<format>)."),
     all_runs: bool = typer.Option(False, "--all-runs", help="Also export history (older re-runs of a seed, "
                                                             "other environments), marked counted=false."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Export an experiment's metric points (seed, run id, status, counted) as CSV, JSON or Parquet.
 
-    Only the runs that count (one per seed, as `ls`, `show` and `compare` use) unless --all-runs."""
+    Only the runs that count (one per seed, as `ls`, `show` and `compare` use) unless --all-runs.
+    Written under .trialwise/exports/ (git-ignored) unless --out says where; --out - prints them."""
+    import sys
+
     from trialwise._exceptions import UsageError
     from trialwise.store._select import counted_runs, metrics_frame, select_experiment
 
     if format_ not in ("csv", "json", "parquet"):
         raise UsageError(f"--format must be csv, json or parquet, got '{format_}'")
+    to_stdout = out == STDOUT_PATH
+    if to_stdout and as_json:
+        raise UsageError("--out - prints the data on stdout, where --json would print the summary too; "
+                         "drop --json, or give --out a file")
     ctx = context()
     exp = select_experiment(ctx.store, ctx.root, experiment)
     frame = metrics_frame(ctx.store, counted_runs(ctx.store, exp), include_history=all_runs)
-    out = out or Path(f"{exp.id}.{format_}")
+    if out is None:
+        out = ctx.root / EXPORTS_DIR / f"{exp.id}.{format_}"
+        out.parent.mkdir(parents=True, exist_ok=True)
+    target: Any = (sys.stdout.buffer if format_ == "parquet" else sys.stdout) if to_stdout else out
     if format_ == "csv":
-        frame.to_csv(out, index=False)
+        frame.to_csv(target, index=False)
     elif format_ == "json":
-        frame.to_json(out, orient="records", lines=False)
+        frame.to_json(target, orient="records", lines=False)
+        if to_stdout:
+            sys.stdout.write("\n")
     else:
-        frame.to_parquet(out, index=False)
-    result = {"experiment": exp.id, "rows": len(frame), "path": str(out)}
+        frame.to_parquet(target, index=False)
+    where = "stdout" if to_stdout else str(out.resolve())
+    result = {"experiment": exp.id, "rows": len(frame), "path": where}
     if as_json:
         print_json(result)
     else:
-        console.print(f"wrote {len(frame)} metric points of {exp.name} to [bold]{out}[/]")
+        (err_console if to_stdout else console).print(
+            f"wrote {len(frame)} metric points of {exp.name} to [bold]{where}[/]")
+    if not to_stdout and _in_tree_not_ignored(ctx.root, out):
+        err_console.print(f"[yellow]hint:[/] {out} is inside the repository and not git-ignored: `trialwise run` "
+                          "refuses the dirty tree until it is moved, committed or ignored")
+
+
+def _in_tree_not_ignored(root: Path, path: Path) -> bool:
+    """Whether ``path`` lies in the repository ``root`` and git does not ignore it (it makes the tree dirty)."""
+    import subprocess
+
+    resolved = path.resolve()
+    if not resolved.is_relative_to(root.resolve()):
+        return False
+    return subprocess.run(["git", "check-ignore", "-q", str(resolved)], cwd=root, capture_output=True).returncode != 0

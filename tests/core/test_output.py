@@ -1,0 +1,74 @@
+"""What the CLI writes and prints: exports outside the tree, whole lines off a terminal, the exit codes.
+
+Every test runs the real ``trialwise`` in a subprocess on a real git repository in a temp dir.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.conftest import Repo, make_repo
+
+PY = sys.executable
+
+TRAIN = """
+import os, random
+import trialwise as tw
+tw.init()
+seed = int(os.environ["TRIALWISE_SEED"])  # not tw.seed_everything(): importing torch costs seconds per run
+tw.log({"val_acc": 0.8 + random.Random(seed).gauss(0, 0.01)}, step=1)
+"""
+
+CONFIG = f"""
+command = "{PY} train.py"
+seeds = 2
+[metric]
+name = "val_acc"
+"""
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Repo:
+    return make_repo(tmp_path / "repo", CONFIG, {"train.py": TRAIN})
+
+
+def test_export_writes_outside_the_tree_by_default_and_says_where(repo: Repo) -> None:
+    exp = repo.tw_json("run")["experiment"]["id"]
+    res = repo.tw_json("export", exp)
+    path = Path(res["path"])
+    assert path == (repo.path / ".trialwise" / "exports" / f"{exp}.csv").resolve()
+    assert len(pd.read_csv(path)) == res["rows"] == 2
+    assert repo.git("status", "--porcelain", "--untracked-files=all") == ""
+    text = repo.tw("export", exp, "--format", "json")
+    assert str(repo.path / ".trialwise" / "exports" / f"{exp}.json") in text.stdout
+    assert text.stderr == ""  # the default place needs no hint
+    # the next run is not refused for a dirty tree (it reuses both seeds)
+    again = repo.tw_json("run")
+    assert sorted(again["reused"]) == sorted(r["id"] for r in again["runs"])
+
+
+def test_export_to_stdout_and_the_hint_for_a_file_in_the_tree(repo: Repo) -> None:
+    exp = repo.tw_json("run")["experiment"]["id"]
+    csv = repo.tw("export", exp, "--out", "-")
+    frame = pd.read_csv(io.StringIO(csv.stdout))
+    assert len(frame) == 2 and set(frame.seed) == {0, 1}
+    assert "wrote 2 metric points" in csv.stderr and "stdout" in csv.stderr
+    assert json.loads(repo.tw("export", exp, "--out", "-", "--format", "json").stdout)[0]["key"] == "val_acc"
+    parquet = subprocess.run([PY, "-m", "trialwise", "export", exp, "--out", "-", "--format", "parquet"],
+                             cwd=repo.path, capture_output=True, check=True)
+    assert len(pd.read_parquet(io.BytesIO(parquet.stdout))) == 2
+    refused = repo.tw("export", exp, "--out", "-", "--json", check=False)
+    assert refused.returncode == 2 and "drop --json" in refused.stdout
+    # an explicit file in the tree is written where asked, with a hint that it dirties the tree
+    inside = repo.tw("export", exp, "--out", "points.csv")
+    assert (repo.path / "points.csv").exists()
+    assert "not git-ignored" in inside.stderr and "points.csv" in inside.stderr
+    assert repo.git("status", "--porcelain") == "?? points.csv\n"
