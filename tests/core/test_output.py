@@ -72,3 +72,43 @@ def test_export_to_stdout_and_the_hint_for_a_file_in_the_tree(repo: Repo) -> Non
     assert (repo.path / "points.csv").exists()
     assert "not git-ignored" in inside.stderr and "points.csv" in inside.stderr
     assert repo.git("status", "--porcelain") == "?? points.csv\n"
+
+
+LONG_BRANCH = "feat/" + "-".join(["a-rather-long-and-descriptive-branch-name"] * 3)
+"""A branch name of 131 characters: longer than any table cell fits in 80 columns."""
+
+
+def _piped(repo: Repo, *args: str, columns: str | None = None) -> subprocess.CompletedProcess[str]:
+    """The real CLI with stdout and stderr piped, stdin not a terminal either, COLUMNS as given."""
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    if columns is not None:
+        env["COLUMNS"] = columns
+    return subprocess.run([PY, "-m", "trialwise", *args], cwd=repo.path, env=env, capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, timeout=300)
+
+
+def test_output_off_a_terminal_keeps_ids_names_and_verdicts_whole(repo: Repo) -> None:
+    repo.git("checkout", "--quiet", "-b", LONG_BRANCH)
+    repo.write("train.py", TRAIN.replace("0.8 +", "0.9 +"))
+    repo.commit("better")
+    repo.git("checkout", "--quiet", "main")
+    base = repo.tw_json("run", "--seeds", "3")["experiment"]
+    cand = repo.tw_json("run", "--seeds", "3", "--ref", LONG_BRANCH)["experiment"]
+    ls = _piped(repo, "ls")
+    assert ls.returncode == 0, ls.stderr
+    lines = ls.stdout.splitlines()
+    assert any(cand["name"] in line and cand["id"] in line for line in lines), ls.stdout
+    assert any(base["name"] in line and base["id"] in line for line in lines)
+    show = _piped(repo, "show", cand["id"])
+    assert any(cand["name"] in line and cand["id"] in line for line in show.stdout.splitlines()), show.stdout
+    compare = _piped(repo, "compare", "main", LONG_BRANCH)
+    assert compare.returncode == 0, compare.stderr
+    verdict = [line for line in compare.stdout.splitlines() if line.startswith("progression:")]
+    assert len(verdict) == 1 and LONG_BRANCH in verdict[0], compare.stdout
+    assert any(LONG_BRANCH in line and "3" in line for line in compare.stdout.splitlines() if line.startswith("│"))
+    missing = _piped(repo, "show", LONG_BRANCH + "-gone")
+    assert missing.returncode == 2
+    assert any(LONG_BRANCH + "-gone" in line for line in missing.stderr.splitlines()), missing.stderr
+    # COLUMNS, when set, is the width
+    narrow = _piped(repo, "ls", columns="60")
+    assert narrow.returncode == 0 and max(len(line) for line in narrow.stdout.splitlines()) <= 60

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,11 +14,47 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 
 from trialwise._exceptions import TrialwiseError
 
-console = Console()
-err_console = Console(stderr=True)
+NON_TERMINAL_WIDTH = 100_000
+"""Width of output that is not a terminal (a pipe, a file, a CI log) when ``COLUMNS`` is not set: wide
+enough that Rich never wraps or cuts a cell, so ids, names and verdicts stay whole (issue 11 §8;
+Rich's fallback is 80 columns). Tables are only as wide as their content."""
+
+RULE_WIDTH = 80
+"""Width of a horizontal rule off a terminal (a rule spans the console's width)."""
+
+
+def make_console(stderr: bool = False) -> Console:
+    """A console on stdout (or stderr): the terminal's width on a terminal, ``COLUMNS`` when set,
+    else :data:`NON_TERMINAL_WIDTH`."""
+    probe = Console(stderr=stderr)
+    wide = not probe.is_terminal and not os.environ.get("COLUMNS", "").strip().isdigit()
+    return Console(stderr=stderr, width=NON_TERMINAL_WIDTH if wide else None)
+
+
+console = make_console()
+err_console = make_console(stderr=True)
+
+
+def new_table(title: str | None = None, **kw: Any) -> Table:
+    """A Rich table whose title is plain text; off a terminal the title is not wrapped at the table's
+    width (a long experiment name stays on one line)."""
+    text = None
+    if title:
+        wrap = {} if console.is_terminal else {"no_wrap": True, "overflow": "ignore"}
+        text = Text(title, style="table.title", **wrap)  # type: ignore[arg-type]
+    return Table(title=text, **kw)
+
+
+def rule(title: str) -> None:
+    """A horizontal rule with a title, at most the terminal's width (:data:`RULE_WIDTH` off a terminal)."""
+    from rich.rule import Rule
+
+    console.print(Rule(title), width=console.width if console.is_terminal else min(console.width, RULE_WIDTH))
 
 EXIT_ERROR = 2
 """Exit code for an error trialwise explains (bad input, refused action)."""

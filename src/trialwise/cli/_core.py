@@ -9,10 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
 
 from trialwise.cli._common import (
-    JsonOpt, ModeOpt, ProfileOpt, console, context, err_console, fmt, print_json,
+    JsonOpt, ModeOpt, ProfileOpt, console, context, err_console, fmt, new_table, print_json,
 )
 
 STATUS_STYLE = {"completed": "green", "failed": "red", "crashed": "red", "killed": "yellow", "timeout": "yellow", "running": "cyan"}
@@ -203,7 +202,7 @@ def live_values(store: Any, running: list[Any], metric: str) -> dict[str, str]:
 def render_experiment(ctx: Any, exp: Any, runs: list[Any], reused: list[str] | None = None,
                       live: dict[str, str] | None = None) -> None:
     metric = exp.metric_name or ctx.config.metric.name
-    table = Table(title=f"{exp.name}  ({exp.id})", title_justify="left")
+    table = new_table(f"{exp.name}  ({exp.id})", title_justify="left")
     for col in ("seed", "run", "status", metric, "duration", "note"):
         table.add_column(col)
     for r in sorted(runs, key=lambda r: r.seed):
@@ -246,7 +245,7 @@ def ls_cmd(as_json: bool = JsonOpt, all_: bool = typer.Option(False, "--all", he
     if as_json:
         print_json([{**r, "experiment": r["experiment"].to_dict()} for r in rows])
         return
-    table = Table(title="experiments")
+    table = new_table("experiments")
     for col in ("id", "name", "kind", "commit", "runs", "status", "metric", "mean ± std"):
         table.add_column(col)
     for r in rows:
@@ -286,7 +285,7 @@ def show_cmd(experiment: str = typer.Argument(..., help="Experiment id, name, ta
                                                                           exp.metric_name or ctx.config.metric.name))
     render_capture(runs + selection.running, captured, outputs)
     if len(selection.history) > len(selection.running):
-        hist = Table(title="history (not counted: one run per seed, in the experiment's environment)",
+        hist = new_table("history (not counted: one run per seed, in the experiment's environment)",
                      title_justify="left")
         for col in ("seed", "run", "status", exp.metric_name or ctx.config.metric.name, "why not counted"):
             hist.add_column(col)
@@ -296,7 +295,7 @@ def show_cmd(experiment: str = typer.Argument(..., help="Experiment id, name, ta
             hist.add_row(str(r.seed), r.id, r.status, fmt(r.summary.get(exp.metric_name or ctx.config.metric.name)),
                          escape(selection.why_history(r)))
         console.print(hist)
-    prov = Table(title="provenance", show_header=False, title_justify="left")
+    prov = new_table("provenance", show_header=False, title_justify="left")
     prov.add_column("key")
     prov.add_column("value")
     prov.add_row("commit", exp.commit_sha + (" [red](dirty: patch recorded)[/]" if exp.dirty else ""))
@@ -328,7 +327,7 @@ def render_capture(runs: list[Any], captured: dict[str, dict[str, tuple[str, int
     ordered = sorted(runs, key=lambda r: r.seed)
     keys = sorted({k for c in captured.values() for k in c})
     if keys:
-        table = Table(title="captured series (points per seed)", title_justify="left")
+        table = new_table("captured series (points per seed)", title_justify="left")
         table.add_column("series")
         table.add_column("source")
         for r in ordered:

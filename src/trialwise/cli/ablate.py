@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import typer
-from rich.table import Table
 
-from trialwise.cli._common import JsonOpt, console, context, print_json
+from trialwise.cli._common import JsonOpt, console, context, new_table, print_json
 from trialwise.cli._core import launcher
 
 VERDICT_STYLE = {"progression": "green", "likely progression": "green", "regression": "red",
@@ -58,7 +57,7 @@ def _render_ablation(r: Any) -> None:
                   f"({r.base_commit[:8]}); {r.metric} ({r.direction}), positive effect = better", highlight=False)
     for note in r.notes:
         console.print(f"[dim]{note}[/]", highlight=False)
-    table = Table(title="combinations", title_justify="left")
+    table = new_table("combinations", title_justify="left")
     for col in ("cell", "commit", "n", f"mean ({level} CI)", "vs base", f"{level} CI", "verdict", "reused"):
         table.add_column(col)
     for c, cell in zip(r.cells, a.cells):
@@ -69,7 +68,7 @@ def _render_ablation(r: Any) -> None:
                       f"{fmt(v.ci_low, d, sign=True)} – {fmt(v.ci_high, d, sign=True)}" if v else "—",
                       _styled(c.verdict), f"{c.reused}/{len(c.seeds)}")
     console.print(table)
-    effects = Table(title=f"effects (seed-to-seed sd {fmt(a.pooled_std, d)}, {a.df_error} df)", title_justify="left")
+    effects = new_table(f"effects (seed-to-seed sd {fmt(a.pooled_std, d)}, {a.df_error} df)", title_justify="left")
     for col in ("effect", "kind", "estimate", f"{level} CI", "p", "P(worse)", "verdict"):
         effects.add_column(col)
     from trialwise.ablate._factorial import _verdict
@@ -118,7 +117,7 @@ def _render_invasive(r: Any) -> None:
     from trialwise.ablate._invasive import _text
     from trialwise.cli.decide import render_decision
 
-    table = Table(title=f"resolved config (dry run): {r.base_ref} → {r.change_ref}", title_justify="left")
+    table = new_table(f"resolved config (dry run): {r.base_ref} → {r.change_ref}", title_justify="left")
     for col in ("mode", "status", "key", r.base_ref, r.change_ref):
         table.add_column(col)
     for diff in r.report.target_diffs:
@@ -155,7 +154,7 @@ def fidelity_cmd(
         return
     rep = result.report
     d = decimals_for(min((abs(p.full_effect) for p in rep.pairs if p.full_effect), default=0.0))
-    table = Table(title=f"fidelity of '{fast}' against '{full}' ({result.metric}, positive = better)",
+    table = new_table(f"fidelity of '{fast}' against '{full}' ({result.metric}, positive = better)",
                   title_justify="left")
     for col in ("change", "baseline", f"{fast} effect", f"{full} effect", "same sign", f"{fast} s", f"{full} s",
                 "speed-up"):

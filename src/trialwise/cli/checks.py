@@ -9,9 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 import typer
-from rich.table import Table
 
-from trialwise.cli._common import JsonOpt, console, fmt, handle_errors, print_json
+from trialwise.cli._common import JsonOpt, console, fmt, handle_errors, new_table, print_json
 
 EXIT_FOUND = 1
 """Exit code when a check finds a problem (0: it passed, 2: bad input)."""
@@ -40,7 +39,7 @@ def pairs_cmd(
 
     result = check_pairs_glob(inputs, labels)
     if not as_json and result.mismatches:
-        table = Table(title=f"{result.n_mismatches} mismatching position(s), first {len(result.mismatches)}",
+        table = new_table(f"{result.n_mismatches} mismatching position(s), first {len(result.mismatches)}",
                       title_justify="left")
         for col in ("#", "input", "label"):
             table.add_column(col)
@@ -62,7 +61,7 @@ def leakage_cmd(
 
     result = find_leakage_files(train, val, label=label, features=features)
     if not as_json and result.top_columns:
-        table = Table(title=f"best single columns ({result.task}; chance {fmt(result.top_columns[0].chance, 3)})",
+        table = new_table(f"best single columns ({result.task}; chance {fmt(result.top_columns[0].chance, 3)})",
                       title_justify="left")
         for col in ("column", "score alone", "leaks"):
             table.add_column(col)

@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
 
-from trialwise.cli._common import EXIT_ERROR, JsonOpt, console, context, fmt, print_json
+from trialwise.cli._common import EXIT_ERROR, JsonOpt, console, context, fmt, new_table, print_json
 from trialwise.cli._core import launcher
 
 VERDICT_STYLE = {"progression": "bold green", "regression": "bold red", "no detectable difference": "bold yellow",
@@ -49,7 +48,7 @@ def render_decision(d: Any) -> None:
     c = d.comparison
     title = f"{d.label + ': ' if d.label else ''}{d.metric} ({d.direction}) — {d.base.label} → {d.cand.label}"
     if c is not None:
-        table = Table(title=title, title_justify="left")
+        table = new_table(title, title_justify="left")
         for col in ("arm", "n", "failed", "mean", "std", "95% CI"):
             table.add_column(col)
         for arm in (c.arm_a, c.arm_b):
@@ -246,7 +245,7 @@ def _history(ref: str | None, profile: str | None, mode: str | None, alpha: floa
     if as_json:
         print_json(entries)
         return
-    table = Table(title=f"baseline history of {ref}: {ctx.config.metric.name}", title_justify="left")
+    table = new_table(f"baseline history of {ref}: {ctx.config.metric.name}", title_justify="left")
     for col in ("when", "commit", "environment", "hosts", "n", "mean ± std", "note"):
         table.add_column(col)
     for e in entries:

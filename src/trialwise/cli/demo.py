@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
 
-from trialwise.cli._common import JsonOpt, console, fmt, print_json
+from trialwise.cli._common import JsonOpt, console, fmt, new_table, print_json
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "demo" / "digits"
 BASE_BRANCH = "main"
@@ -89,7 +88,7 @@ def demo_cmd(
         if as_json:
             print_json(out)
             return
-        table = Table(title=f"{metric} per seed")
+        table = new_table(f"{metric} per seed")
         table.add_column("seed")
         for ref in results:
             table.add_column(ref)

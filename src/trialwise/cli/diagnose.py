@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
-from trialwise.cli._common import JsonOpt, console, context, fmt, print_json
+from trialwise.cli._common import JsonOpt, console, context, fmt, new_table, print_json
 from trialwise.cli._core import launcher
 
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "warning": "yellow", "info": "cyan"}
@@ -93,7 +92,7 @@ def doctor_cmd(
         return
     render_diagnosis(report.diagnosed)
     if report.plan:
-        table = Table(title="confirmatory experiments" + ("" if confirm else " (plan: pass --confirm to run)"),
+        table = new_table("confirmatory experiments" + ("" if confirm else " (plan: pass --confirm to run)"),
                       title_justify="left")
         for col in ("finding", "cause", "change", "current", "read from", "new", "runnable"):
             table.add_column(col)
@@ -114,7 +113,7 @@ def doctor_cmd(
 # -- biasvar ---------------------------------------------------------------------------------------
 
 def render_biasvar(r: Any, title: str) -> None:
-    table = Table(title=title, title_justify="left")
+    table = new_table(title, title_justify="left")
     for col in ("component", "error", "± se", "counts"):
         table.add_column(col)
     rows = [("goal (irreducible)", r.goal), ("train", r.train), ("validation", r.val)]
@@ -122,7 +121,7 @@ def render_biasvar(r: Any, title: str) -> None:
         rows.append(("test-val", r.test_val))
     if r.test is not None:
         rows.append(("test", r.test))
-    errors = Table(title="errors", title_justify="left")
+    errors = new_table("errors", title_justify="left")
     errors.add_column("split")
     errors.add_column("error")
     for name, v in rows:
@@ -243,7 +242,7 @@ def datasize_cmd(
 
 
 def _render_curve(r: Any) -> None:
-    table = Table(title=f"learning curve: {r.metric} at each data fraction", title_justify="left")
+    table = new_table(f"learning curve: {r.metric} at each data fraction", title_justify="left")
     for col in ("fraction", "n", "seeds", "mean error", "errors"):
         table.add_column(col)
     by: dict[float, list[Any]] = {}

@@ -11,10 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
 from typer.core import TyperGroup
 
-from trialwise.cli._common import JsonOpt, console, context, fmt, handle_errors, print_json
+from trialwise.cli._common import JsonOpt, console, context, fmt, handle_errors, new_table, print_json
 
 DEFAULT_SUBCOMMAND = "show"
 
@@ -159,7 +158,7 @@ def _render_errors(exp: Any, run: Any, rep: Any, written: list[str]) -> None:
                   highlight=False)
     names, m = rep.names, rep.confusion.matrix
     if len(names) <= MAX_MATRIX_CLASSES:
-        table = Table(title="confusion matrix (rows: true, columns: predicted)", title_justify="left")
+        table = new_table("confusion matrix (rows: true, columns: predicted)", title_justify="left")
         table.add_column("true \\ pred")
         for nm in names:
             table.add_column(nm, justify="right")
@@ -168,7 +167,7 @@ def _render_errors(exp: Any, run: Any, rep: Any, written: list[str]) -> None:
                      for j in range(len(names))]
             table.add_row(nm, *cells)
         console.print(table)
-    pc = Table(title="per class", title_justify="left")
+    pc = new_table("per class", title_justify="left")
     for col in ("class", "precision", "recall", "F1", "support"):
         pc.add_column(col, justify="left" if col == "class" else "right")
     r = rep.per_class
@@ -178,7 +177,7 @@ def _render_errors(exp: Any, run: Any, rep: Any, written: list[str]) -> None:
         pc.add_row(f"[dim]{label}[/]", _pct(avg.precision), _pct(avg.recall), _pct(avg.fscore), str(int(r.support.sum())))
     console.print(pc)
     if rep.most_confused:
-        mc = Table(title="most confused (true → predicted)", title_justify="left")
+        mc = new_table("most confused (true → predicted)", title_justify="left")
         for col in ("true", "predicted", "count", "share of true class"):
             mc.add_column(col, justify="right" if col in ("count", "share of true class") else "left")
         for p in rep.most_confused[:10]:
@@ -190,7 +189,7 @@ def _render_errors(exp: Any, run: Any, rep: Any, written: list[str]) -> None:
                       highlight=False)
     if rep.worst:
         inputs = any(w.input for w in rep.worst)
-        wm = Table(title=f"worst mistakes (by {rep.worst_by})", title_justify="left")
+        wm = new_table(f"worst mistakes (by {rep.worst_by})", title_justify="left")
         for col in ("#", "id", "true", "predicted", "loss", "confidence", "score of true", *(["input"] if inputs else [])):
             wm.add_column(col)
         for w in rep.worst:
@@ -206,7 +205,7 @@ def _render_errors(exp: Any, run: Any, rep: Any, written: list[str]) -> None:
 def _render_seeds(s: Any) -> None:
     console.print(f"[bold]across seeds {', '.join(map(str, s.seeds))}:[/] {s.message}", highlight=False)
     if s.pairs:
-        t = Table(title="confused pairs per seed", title_justify="left")
+        t = new_table("confused pairs per seed", title_justify="left")
         for col in ("true", "predicted", *[f"seed {x}" for x in s.seeds], "total", ""):
             t.add_column(col)
         for p in s.pairs[:10]:
@@ -215,7 +214,7 @@ def _render_seeds(s: Any) -> None:
         console.print(t)
     if s.stable_examples:
         inputs = any(e.input for e in s.stable_examples)
-        t = Table(title="stable errors (wrong in every seed)", title_justify="left")
+        t = new_table("stable errors (wrong in every seed)", title_justify="left")
         for col in ("id", "true", "predicted per seed", "mean loss", "mean confidence", *(["input"] if inputs else [])):
             t.add_column(col)
         for e in s.stable_examples:
@@ -248,7 +247,7 @@ def compare_cmd(
         return
     console.print(f"A [bold]{exp_a.name}[/] ({exp_a.id}, {len(side_a)} seeds) → B [bold]{exp_b.name}[/] ({exp_b.id}, "
                   f"{len(side_b)} seeds), split {split!r}", highlight=False)
-    t = Table(title="per-class recall", title_justify="left")
+    t = new_table("per-class recall", title_justify="left")
     for col in ("class", "support", "recall A", "recall B", "change", "p (Holm)", "verdict"):
         t.add_column(col)
     style = {"better": "green", "worse": "red"}
@@ -321,7 +320,7 @@ def tags_cmd(
     kind = "all errors (exact shares)" if report.census else f"{report.n_sampled} sampled of {report.n_errors_total} errors"
     console.print(f"[bold]{sheet}[/]: {kind}; error rate {_pct(report.error_rate)} on run {r.id} (seed {r.seed})",
                   highlight=False)
-    t = Table(title="tags by ceiling (error rate if every error of the tag were fixed)", title_justify="left")
+    t = new_table("tags by ceiling (error rate if every error of the tag were fixed)", title_justify="left")
     for col in ("tag", "count", "share of errors (95% CI)", "ceiling", "ceiling 95% CI", "max gain"):
         t.add_column(col, justify="left" if col == "tag" else "right")
     for row in report.rows:
@@ -329,7 +328,7 @@ def tags_cmd(
         t.add_row(row.tag, str(row.count), str(row.share), _pct(row.ceiling), ci, f"{100 * row.max_gain:.1f} pts")
     console.print(t)
     if len(report.tags) > 1:
-        co = Table(title="co-occurrence (rows with both tags)", title_justify="left")
+        co = new_table("co-occurrence (rows with both tags)", title_justify="left")
         co.add_column("")
         for tag in report.tags:
             co.add_column(tag, justify="right")
@@ -414,7 +413,7 @@ def _render_metrics(exp: Any, run: Any, rep: Any, note: str | None, written: lis
     console.print(f"[bold]{exp.name}[/] run {run.id} (seed {run.seed}), split {rep.split!r}: {rep.n} examples, "
                   f"{rep.task}; precision/recall from {rep.based_on}", highlight=False)
     has_target = any(c.target is not None for c in rep.classes)
-    t = Table(title="positive class" if rep.task == "binary" else "one-vs-rest per class", title_justify="left")
+    t = new_table("positive class" if rep.task == "binary" else "one-vs-rest per class", title_justify="left")
     cols = ["class", "support", "precision", "recall", f"F{rep.beta:g}", "avg precision"]
     if has_target:
         cols += ["target threshold", "precision there", "recall there"]
@@ -432,14 +431,14 @@ def _render_metrics(exp: Any, run: Any, rep: Any, note: str | None, written: lis
     for line in rep.messages[len(rep.warnings):]:
         console.print(line, highlight=False)
     if rep.cost is not None and rep.cost.top_cells:
-        ct = Table(title="where the cost comes from", title_justify="left")
+        ct = new_table("where the cost comes from", title_justify="left")
         for col in ("true", "predicted", "count", "unit cost", "cost", "share"):
             ct.add_column(col)
         for cell in rep.cost.top_cells:
             ct.add_row(cell.true, cell.predicted, str(cell.count), f"{cell.unit_cost:g}", f"{cell.cost:g}", _pct(cell.share))
         console.print(ct)
     if rep.coverage:
-        cv = Table(title="risk-coverage (answer only the most confident)", title_justify="left")
+        cv = new_table("risk-coverage (answer only the most confident)", title_justify="left")
         for col in ("coverage", "error on answered", "confidence >="):
             cv.add_column(col, justify="right")
         for p in rep.coverage:

@@ -6,10 +6,9 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
 
 from trialwise.cli._common import (
-    JsonOpt, ModeOpt, ProfileOpt, console, context, err_console, fmt, handle_errors, print_json,
+    JsonOpt, ModeOpt, ProfileOpt, console, context, err_console, fmt, handle_errors, new_table, print_json, rule,
 )
 
 SWEEPS_DIR = Path(".trialwise") / "sweeps"
@@ -64,7 +63,7 @@ class _Printer:
 def _render_trials(report: Any) -> None:
     meta = report.meta
     names = [*meta.parsed_space.names]
-    table = Table(title=f"study {report.study}: best trials ({meta.objective.describe()}, "
+    table = new_table(f"study {report.study}: best trials ({meta.objective.describe()}, "
                         f"mean ± std over {meta.seeds} seed(s))", title_justify="left")
     for col in ("trial", *names, "mean ± std", "seeds"):
         table.add_column(col)
@@ -76,7 +75,7 @@ def _render_trials(report: Any) -> None:
 
 
 def _render_recheck(rc: Any, names: list[str]) -> None:
-    table = Table(title=f"winner re-check on fresh seeds {list(rc.fresh_seeds)} (Welch, Holm at alpha {rc.alpha:g})",
+    table = new_table(f"winner re-check on fresh seeds {list(rc.fresh_seeds)} (Welch, Holm at alpha {rc.alpha:g})",
                   title_justify="left")
     for col in ("trial", *names, "search mean", "fresh mean ± std", "p (Holm)", "vs winner"):
         table.add_column(col)
@@ -92,7 +91,7 @@ def _render_recheck(rc: Any, names: list[str]) -> None:
 
 
 def _render_importance(imp: Any) -> None:
-    table = Table(title=f"parameter importance ({imp.evaluator}, {imp.confidence:.0%} bootstrap interval over "
+    table = new_table(f"parameter importance ({imp.evaluator}, {imp.confidence:.0%} bootstrap interval over "
                         f"{imp.n_bootstrap} resamples of {imp.n_trials} trials)", title_justify="left")
     for col in ("rank", "parameter", "importance", "interval", "beats noise", "matters", "prior (seed 004)", "reading"):
         table.add_column(col)
@@ -109,11 +108,11 @@ def _render_importance(imp: Any) -> None:
 def render_report(report: Any) -> None:
     if report.lr_stage is not None:
         lr = report.lr_stage
-        console.rule(f"stage 1: learning rate on the training loss ({lr.meta.objective.describe()})")
+        rule(f"stage 1: learning rate on the training loss ({lr.meta.objective.describe()})")
         _render_trials(lr)
         for s in lr.slices:
             console.print(f"slice {s.name}: {s.note}", highlight=False)
-        console.rule("stage 2: the other parameters on validation")
+        rule("stage 2: the other parameters on validation")
     _render_trials(report)
     if report.meta.fixed:
         console.print("fixed: " + _short(report.meta.fixed), highlight=False)
@@ -340,7 +339,7 @@ def _ls(storage: str | None, as_json: bool) -> None:
     if as_json:
         print_json(rows)
         return
-    table = Table(title=f"studies in {url or 'memory'}", title_justify="left")
+    table = new_table(f"studies in {url or 'memory'}", title_justify="left")
     for col in ("study", "commit", "metric", "trials", "best", "space"):
         table.add_column(col)
     for r in rows:
@@ -398,7 +397,7 @@ def _suggest(name: list[str] | None, seeds: int, profile: str | None, as_json: b
     if as_json:
         print_json(result)
         return
-    table = Table(title="suggested search (seed 004 sensitivity; seed 003: learning rate first, log scale)",
+    table = new_table("suggested search (seed 004 sensitivity; seed 003: learning rate first, log scale)",
                   title_justify="left")
     for col in ("#", "parameter", "found in", "current", "prior", "search", "range", "first trial", "why"):
         table.add_column(col)
