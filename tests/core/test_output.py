@@ -112,3 +112,82 @@ def test_output_off_a_terminal_keeps_ids_names_and_verdicts_whole(repo: Repo) ->
     # COLUMNS, when set, is the width
     narrow = _piped(repo, "ls", columns="60")
     assert narrow.returncode == 0 and max(len(line) for line in narrow.stdout.splitlines()) <= 60
+
+
+EXACT_TRAIN = """
+import os
+import trialwise as tw
+tw.init()
+seed = int(os.environ["TRIALWISE_SEED"])
+effect = float(open("effect.txt").read())
+tw.log({"val_acc": 0.25 * seed + effect, "other": (seed + 1) ** (1 + effect)}, step=1)  # val_acc: exact differences
+"""
+
+
+def test_compare_exits_2_on_insufficient_data_as_gate_does(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", CONFIG, {"train.py": EXACT_TRAIN, "effect.txt": "0.0"})
+    repo.git("checkout", "--quiet", "-b", "feat/shift")
+    repo.write("effect.txt", "0.5")
+    repo.commit("shift every seed by exactly 0.5")
+    repo.git("checkout", "--quiet", "main")
+    for ref in ("main", "feat/shift"):
+        repo.tw("run", "--ref", ref, "--seeds", "3")
+    # paired: every difference is exactly 0.5, so the noise of the differences cannot be estimated
+    res = repo.tw("compare", "main", "feat/shift", "--paired", "--json", check=False)
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert json.loads(res.stdout)["verdict"] == "insufficient data"
+    text = repo.tw("compare", "main", "feat/shift", "--paired", check=False)
+    assert text.returncode == 2 and "insufficient data" in text.stdout
+    # one insufficient metric among decided ones: still no verdict, exit 2
+    both = repo.tw("compare", "main", "feat/shift", "--paired", "--metric", "val_acc", "--metric", "other",
+                   "--json", check=False)
+    assert both.returncode == 2, both.stdout
+    assert [d["verdict"] for d in json.loads(both.stdout)["decisions"]][0] == "insufficient data"
+    # unpaired, the same runs decide: exit 0
+    decided = repo.tw("compare", "main", "feat/shift", "--json", check=False)
+    assert decided.returncode == 0 and json.loads(decided.stdout)["verdict"] == "no detectable difference"
+
+
+def test_ctrl_c_outside_a_run_exits_130_not_the_negative_verdict_code(repo: Repo, tmp_path: Path) -> None:
+    import errno
+    import signal
+    import time
+
+    if not Path("/proc/self/wchan").exists():
+        pytest.skip("needs Linux's /proc/PID/wchan to see trialwise waiting in read()")
+    fifo = tmp_path / "predictions.csv"
+    os.mkfifo(fifo)
+    proc = subprocess.Popen([PY, "-m", "trialwise", "errors", "import", str(fifo)], cwd=repo.path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    writer = None
+    try:
+        while writer is None and proc.poll() is None:  # opens once trialwise has opened the file to read it
+            try:
+                writer = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError as exc:
+                assert exc.errno == errno.ENXIO
+                time.sleep(0.01)
+        assert writer is not None, proc.communicate()
+        wchan = Path(f"/proc/{proc.pid}/wchan")
+        while proc.poll() is None and "pipe" not in wchan.read_text():  # asleep in read() (pipe_read, pipe_wait)
+            time.sleep(0.01)  # a signal just before read() would set Python's flag and leave read() blocked
+        proc.send_signal(signal.SIGINT)  # a Ctrl-C while trialwise waits in read()
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if writer is not None:
+            os.close(writer)
+        proc.kill()
+    assert proc.returncode == 130, out + err
+    assert "interrupted" in err and "Traceback" not in err
+
+
+def test_the_readme_table_lists_every_exit_code_with_its_constant() -> None:
+    import re
+
+    from trialwise import _exit_codes
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    rows = dict(re.findall(r"^\| (\d+) \| `(EXIT_[A-Z]+)` \|", readme, flags=re.M))
+    constants = {name: getattr(_exit_codes, name) for name in _exit_codes.__all__}
+    assert {name: int(code) for code, name in rows.items()} == constants

@@ -18,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from trialwise._exceptions import TrialwiseError
+from trialwise._exit_codes import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_NEGATIVE, EXIT_OK  # noqa: F401 (the CLI's codes)
 
 NON_TERMINAL_WIDTH = 100_000
 """Width of output that is not a terminal (a pipe, a file, a CI log) when ``COLUMNS`` is not set: wide
@@ -56,9 +57,6 @@ def rule(title: str) -> None:
 
     console.print(Rule(title), width=console.width if console.is_terminal else min(console.width, RULE_WIDTH))
 
-EXIT_ERROR = 2
-"""Exit code for an error trialwise explains (bad input, refused action)."""
-
 JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON instead of tables.")
 ProfileOpt = typer.Option(None, help="Profile from trialwise.toml's \\[profiles.*] (e.g. fast).")
 ModeOpt = typer.Option(None, help="Mode from trialwise.toml's \\[modes.*].")
@@ -84,7 +82,8 @@ def print_json(obj: Any) -> None:
 
 
 def handle_errors(fn: F) -> F:
-    """Turn :class:`TrialwiseError` into a readable message and exit code 2."""
+    """Turn :class:`TrialwiseError` into a readable message and exit code 2, Ctrl-C into exit 130
+(click would exit 1, the code of a negative verdict)."""
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -96,6 +95,9 @@ def handle_errors(fn: F) -> F:
             else:
                 err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
             raise typer.Exit(EXIT_ERROR) from None
+        except KeyboardInterrupt:
+            err_console.print("interrupted", highlight=False)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
 
     return wrapper  # type: ignore[return-value]
 

@@ -11,7 +11,7 @@ from typing import Any
 import typer
 
 from trialwise.cli._common import (
-    JsonOpt, ModeOpt, ProfileOpt, console, context, err_console, fmt, new_table, print_json,
+    EXIT_INTERRUPTED, JsonOpt, ModeOpt, ProfileOpt, console, context, err_console, fmt, new_table, print_json,
 )
 
 STATUS_STYLE = {"completed": "green", "failed": "red", "crashed": "red", "killed": "yellow", "timeout": "yellow", "running": "cyan"}
@@ -132,7 +132,7 @@ def run_cmd(
         render_experiment(ctx, result.experiment, result.runs, reused=result.reused)
         print_run_notes(result)
     if result.interrupted:
-        raise typer.Exit(130)
+        raise typer.Exit(EXIT_INTERRUPTED)
 
 
 def print_run_notes(result: Any) -> None:
@@ -173,7 +173,7 @@ def launcher(ctx: Any, jobs: int | None, quiet: bool) -> Any:
     def launch(spec: Any) -> Any:
         res = execute(ctx, spec, LocalBackend(jobs or ctx.config.jobs), quiet=quiet)
         if res.interrupted:
-            raise typer.Exit(130)
+            raise typer.Exit(EXIT_INTERRUPTED)
         return res
 
     return launch

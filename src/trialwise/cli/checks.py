@@ -10,10 +10,7 @@ from typing import Any
 
 import typer
 
-from trialwise.cli._common import JsonOpt, console, fmt, handle_errors, new_table, print_json
-
-EXIT_FOUND = 1
-"""Exit code when a check finds a problem (0: it passed, 2: bad input)."""
+from trialwise.cli._common import EXIT_NEGATIVE, JsonOpt, console, fmt, handle_errors, new_table, print_json
 
 checks_app = typer.Typer(help="Data sanity checks on files: pairs (glob order, seed 004), leakage (seed 002).",
                          no_args_is_help=True)
@@ -26,7 +23,7 @@ def _verdict(result: Any, as_json: bool) -> None:
         style = "bold green" if result.passed else "bold red"
         console.print(f"[{style}]{'passed' if result.passed else 'problem'}:[/] {result.message}", highlight=False)
     if not result.passed:
-        raise typer.Exit(EXIT_FOUND)
+        raise typer.Exit(EXIT_NEGATIVE)
 
 
 def pairs_cmd(

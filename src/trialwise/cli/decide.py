@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from trialwise.cli._common import EXIT_ERROR, JsonOpt, console, context, fmt, new_table, print_json
+from trialwise.cli._common import EXIT_ERROR, EXIT_INTERRUPTED, JsonOpt, console, context, fmt, new_table, print_json
 from trialwise.cli._core import launcher
 
 VERDICT_STYLE = {"progression": "bold green", "regression": "bold red", "no detectable difference": "bold yellow",
@@ -148,7 +148,7 @@ def compare_cmd(
             render_decision(d)
         for note in result.notes:
             console.print(f"[dim]{note}[/]")
-    if result.verdict == "refused":
+    if result.undecided is not None:  # refused or insufficient data: no verdict, as `gate` exits
         raise typer.Exit(EXIT_ERROR)
 
 
@@ -215,7 +215,7 @@ def _baseline(ref: str | None, seeds: int | None, profile: str | None, mode: str
         if not as_json:
             render_experiment(ctx, res.experiment, res.runs)
         if res.interrupted:
-            raise typer.Exit(130)
+            raise typer.Exit(EXIT_INTERRUPTED)
     if as_json:
         print_json(out)
 
@@ -292,7 +292,7 @@ def gate_cmd(
                 if old:  # reused results past baseline.max_age_days are not fresh: run again
                     res = execute(ctx, LaunchSpec(**{**spec.__dict__, "rerun": True}), LocalBackend(jobs or ctx.config.jobs), quiet=as_json)
                 if res.interrupted:
-                    raise typer.Exit(130)
+                    raise typer.Exit(EXIT_INTERRUPTED)
                 exps.append(res.experiment)
             decisions.append(decide(ctx.store, ctx.root, exps[0], exps[1], alpha=alpha,
                                     max_age_days=ctx.config.baseline.max_age_days, strict=strict, label=m or ""))

@@ -16,7 +16,7 @@ from typing import Any
 
 import typer
 
-from trialwise.cli._common import JsonOpt, console, fmt, new_table, print_json
+from trialwise.cli._common import EXIT_INTERRUPTED, JsonOpt, console, fmt, new_table, print_json
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "demo" / "digits"
 BASE_BRANCH = "main"
@@ -75,7 +75,7 @@ def demo_cmd(
             spec = LaunchSpec(root=ctx.root, config=ctx.config, ref=ref, profile=profile, n_seeds=seeds)
             results[ref] = execute(ctx, spec, LocalBackend(jobs), quiet=as_json)
             if results[ref].interrupted:
-                raise typer.Exit(130)
+                raise typer.Exit(EXIT_INTERRUPTED)
         metric = ctx.config.metric.name
         values = {ref: [r.summary.get(metric, math.nan) if r.status == "completed" else math.nan for r in res.runs]
                   for ref, res in results.items()}

@@ -8,7 +8,7 @@ from typing import Any
 import typer
 
 from trialwise.cli._common import (
-    JsonOpt, ModeOpt, ProfileOpt, console, context, err_console, fmt, handle_errors, new_table, print_json, rule,
+    EXIT_INTERRUPTED, JsonOpt, ModeOpt, ProfileOpt, console, context, err_console, fmt, handle_errors, new_table, print_json, rule,
 )
 
 SWEEPS_DIR = Path(".trialwise") / "sweeps"
@@ -270,7 +270,7 @@ def _sweep(param: list[str] | None, set_: list[str] | None, sampler: str, trials
             print_json({"interrupted": True, "outcome": stopped, "message": msg})
         else:
             err_console.print(f"[yellow]{msg}[/]", highlight=False)
-        raise typer.Exit(130)
+        raise typer.Exit(EXIT_INTERRUPTED)
     if as_json:
         print_json(report)
     else:

@@ -71,6 +71,12 @@ class DecisionSet:
                 return v
         return NO_DIFFERENCE
 
+    @property
+    def undecided(self) -> Decision | None:
+        """The first decision without a verdict (refused, insufficient data): ``gate`` and ``compare``
+        exit 2 on it, whatever the others say."""
+        return next((d for d in self.decisions if d.verdict not in (PROGRESSION, REGRESSION, NO_DIFFERENCE)), None)
+
     def to_dict(self) -> dict[str, Any]:
         return {"verdict": self.verdict, "alpha": self.alpha, "correction": self.correction if len(self.decisions) > 1 else None,
                 "notes": self.notes, "decisions": [d.to_dict() for d in self.decisions]}

@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from trialwise._exit_codes import EXIT_ERROR, EXIT_NEGATIVE, EXIT_OK
 from trialwise.decide._decide import NO_DIFFERENCE, PROGRESSION, REFUSED, REGRESSION, DecisionSet
 
-EXIT_PASS = 0
-EXIT_FAIL = 1
+EXIT_PASS = EXIT_OK
+EXIT_FAIL = EXIT_NEGATIVE
 """The decision was made and fails the requirement (a regression, or no required progression)."""
-EXIT_UNDECIDED = 2
-"""No decision can be made: stale, dirty, metric version changed, too few seeds."""
+EXIT_UNDECIDED = EXIT_ERROR
+"""No decision can be made: stale, dirty, metric version changed, too few seeds, insufficient data."""
 
 REQUIREMENTS = ("progression", "non-regression")
 
@@ -32,8 +33,8 @@ class GateResult:
 def judge(decisions: DecisionSet, require: str) -> tuple[int, str]:
     """Exit code and reason for ``decisions`` under ``require``."""
     verdicts = [d.verdict for d in decisions.decisions]
-    if any(v not in (PROGRESSION, REGRESSION, NO_DIFFERENCE) for v in verdicts):
-        bad = next(d for d in decisions.decisions if d.verdict not in (PROGRESSION, REGRESSION, NO_DIFFERENCE))
+    bad = decisions.undecided
+    if bad is not None:
         return EXIT_UNDECIDED, f"cannot decide ({bad.verdict}): {bad.sentence}"
     if REGRESSION in verdicts:
         bad = next(d for d in decisions.decisions if d.verdict == REGRESSION)
