@@ -31,14 +31,26 @@ RULE_WIDTH = 80
 
 def make_console(stderr: bool = False) -> Console:
     """A console on stdout (or stderr): the terminal's width on a terminal, ``COLUMNS`` when set,
-    else :data:`NON_TERMINAL_WIDTH`."""
+    else :data:`NON_TERMINAL_WIDTH`. No emoji codes: ``:fire:`` in a name is printed as written."""
     probe = Console(stderr=stderr)
     wide = not probe.is_terminal and not os.environ.get("COLUMNS", "").strip().isdigit()
-    return Console(stderr=stderr, width=NON_TERMINAL_WIDTH if wide else None)
+    return Console(stderr=stderr, width=NON_TERMINAL_WIDTH if wide else None, emoji=False)
 
 
 console = make_console()
 err_console = make_console(stderr=True)
+
+
+def esc(text: object) -> str:
+    """``text`` made safe to put into a Rich markup string: printed literally, never parsed as markup.
+
+    Every piece of user text (experiment names, ``--set`` values, tags, metric and series names, class
+    labels, CSV cells, paths, error messages) goes through this before it reaches Rich — a ``[/]`` in a
+    name would raise a MarkupError, a ``[diagnose.series]`` in a message would vanish as a style tag.
+    """
+    from rich.markup import escape
+
+    return escape(str(text))
 
 
 def new_table(title: str | None = None, **kw: Any) -> Table:
@@ -55,7 +67,8 @@ def rule(title: str) -> None:
     """A horizontal rule with a title, at most the terminal's width (:data:`RULE_WIDTH` off a terminal)."""
     from rich.rule import Rule
 
-    console.print(Rule(title), width=console.width if console.is_terminal else min(console.width, RULE_WIDTH))
+    console.print(Rule(Text(title)), width=console.width if console.is_terminal else min(console.width, RULE_WIDTH))
+
 
 JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON instead of tables.")
 ProfileOpt = typer.Option(None, help="Profile from trialwise.toml's \\[profiles.*] (e.g. fast).")
@@ -82,8 +95,8 @@ def print_json(obj: Any) -> None:
 
 
 def handle_errors(fn: F) -> F:
-    """Turn :class:`TrialwiseError` into a readable message and exit code 2, Ctrl-C into exit 130
-(click would exit 1, the code of a negative verdict)."""
+    """Turn :class:`TrialwiseError` into a readable message (its text printed literally) and exit code 2,
+    Ctrl-C into exit 130 (with older typer versions click exits 1, the code of a negative verdict)."""
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -93,7 +106,7 @@ def handle_errors(fn: F) -> F:
             if kwargs.get("as_json"):
                 print_json({"error": type(exc).__name__, "message": str(exc)})
             else:
-                err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+                err_console.print(f"[bold red]error:[/] {esc(exc)}", highlight=False)
             raise typer.Exit(EXIT_ERROR) from None
         except KeyboardInterrupt:
             err_console.print("interrupted", highlight=False)

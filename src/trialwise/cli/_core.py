@@ -11,7 +11,7 @@ from typing import Any
 import typer
 
 from trialwise.cli._common import (
-    EXIT_INTERRUPTED, JsonOpt, ModeOpt, ProfileOpt, console, context, err_console, fmt, new_table, print_json,
+    EXIT_INTERRUPTED, JsonOpt, ModeOpt, ProfileOpt, console, context, err_console, esc, fmt, new_table, print_json,
 )
 
 STATUS_STYLE = {"completed": "green", "failed": "red", "crashed": "red", "killed": "yellow", "timeout": "yellow", "running": "cyan"}
@@ -88,13 +88,11 @@ def init_cmd(
     if as_json:
         print_json(result)
         return
-    from rich.markup import escape
-
-    console.print(f"wrote [bold]{escape(str(path))}[/] and git-ignored .trialwise/")
-    console.print(f"  command: {escape(command or found.command)}\n  metric: {escape(found.metric)} ({found.direction})"
-                  f"\n  seed: {escape(found.seed_param or 'not mapped')}", highlight=False)
+    console.print(f"wrote [bold]{esc(str(path))}[/] and git-ignored .trialwise/")
+    console.print(f"  command: {esc(command or found.command)}\n  metric: {esc(found.metric)} ({found.direction})"
+                  f"\n  seed: {esc(found.seed_param or 'not mapped')}", highlight=False)
     for note in found.notes:
-        console.print(f"  [dim]{escape(note)}[/]")
+        console.print(f"  [dim]{esc(note)}[/]")
     if not state.clean:
         console.print("[yellow]the working tree is dirty:[/] commit trialwise.toml and .gitignore before `trialwise run`.")
 
@@ -137,12 +135,10 @@ def run_cmd(
 
 def print_run_notes(result: Any) -> None:
     """The warnings and hints of an experiment's run, after its table (user text escaped)."""
-    from rich.markup import escape
-
     for warning in result.warnings:
-        err_console.print(f"[bold yellow]warning:[/] {escape(warning)}")
+        err_console.print(f"[bold yellow]warning:[/] {esc(warning)}")
     for hint in result.hints:
-        err_console.print(f"[yellow]hint:[/] {escape(hint)}")
+        err_console.print(f"[yellow]hint:[/] {esc(hint)}")
 
 
 def execute(ctx: Any, spec: Any, backend: Any, quiet: bool = False, notes: bool = True) -> Any:
@@ -204,17 +200,17 @@ def render_experiment(ctx: Any, exp: Any, runs: list[Any], reused: list[str] | N
     metric = exp.metric_name or ctx.config.metric.name
     table = new_table(f"{exp.name}  ({exp.id})", title_justify="left")
     for col in ("seed", "run", "status", metric, "duration", "note"):
-        table.add_column(col)
+        table.add_column(esc(col))
     for r in sorted(runs, key=lambda r: r.seed):
         style = STATUS_STYLE.get(r.status, "")
         note = "reused" if reused and r.id in reused else ((r.error or "").strip().splitlines() or [""])[-1][:60]
         value = (live or {}).get(r.id) or fmt(r.summary.get(metric))
-        table.add_row(str(r.seed), r.id, f"[{style}]{r.status}[/]", value,
-                      f"{r.duration:.1f}s" if r.duration else "—", note)
+        table.add_row(str(r.seed), r.id, f"[{style}]{esc(r.status)}[/]", esc(value),
+                      f"{r.duration:.1f}s" if r.duration else "—", esc(note))
     console.print(table)
     mean, std = mean_std(_metric_values(runs, metric))
     done = sum(r.status == "completed" for r in runs)
-    console.print(f"{metric}: [bold]{fmt(mean)} ± {fmt(std)}[/] (mean ± std over {done} completed of {len(runs)} runs)")
+    console.print(f"{esc(metric)}: [bold]{fmt(mean)} ± {fmt(std)}[/] (mean ± std over {done} completed of {len(runs)} runs)")
 
 
 def ls_cmd(as_json: bool = JsonOpt, all_: bool = typer.Option(False, "--all", help="Include standalone runs.")) -> None:
@@ -250,18 +246,16 @@ def ls_cmd(as_json: bool = JsonOpt, all_: bool = typer.Option(False, "--all", he
         table.add_column(col)
     for r in rows:
         e = r["experiment"]
-        status = " ".join(f"[{STATUS_STYLE.get(k, '')}]{v} {k}[/]" for k, v in sorted(r["status"].items()))
-        table.add_row(e.id, e.name, e.kind, e.commit_sha[:8] + (" dirty" if e.dirty else ""),
+        status = " ".join(f"[{STATUS_STYLE.get(k, '')}]{v} {esc(k)}[/]" for k, v in sorted(r["status"].items()))
+        table.add_row(esc(e.id), esc(e.name), esc(e.kind), e.commit_sha[:8] + (" dirty" if e.dirty else ""),
                       str(r["runs"]) + (f" (+{r['history']} history)" if r["history"] else ""),
-                      status, r["metric"], f"{fmt(r['mean'])} ± {fmt(r['std'])}")
+                      status, esc(r["metric"]), f"{fmt(r['mean'])} ± {fmt(r['std'])}")
     console.print(table)
 
 
 def show_cmd(experiment: str = typer.Argument(..., help="Experiment id, name, tag or git ref; or a run id."),
              as_json: bool = JsonOpt) -> None:
     """Per-seed final metrics, mean ± std, and provenance of an experiment."""
-    from rich.markup import escape
-
     from trialwise.store._select import select_target
 
     ctx = context()
@@ -288,30 +282,30 @@ def show_cmd(experiment: str = typer.Argument(..., help="Experiment id, name, ta
         hist = new_table("history (not counted: one run per seed, in the experiment's environment)",
                      title_justify="left")
         for col in ("seed", "run", "status", exp.metric_name or ctx.config.metric.name, "why not counted"):
-            hist.add_column(col)
+            hist.add_column(esc(col))
         for r in selection.history:
             if r.status == "running":
                 continue
-            hist.add_row(str(r.seed), r.id, r.status, fmt(r.summary.get(exp.metric_name or ctx.config.metric.name)),
-                         escape(selection.why_history(r)))
+            hist.add_row(str(r.seed), r.id, esc(r.status), fmt(r.summary.get(exp.metric_name or ctx.config.metric.name)),
+                         esc(selection.why_history(r)))
         console.print(hist)
     prov = new_table("provenance", show_header=False, title_justify="left")
     prov.add_column("key")
     prov.add_column("value")
     prov.add_row("commit", exp.commit_sha + (" [red](dirty: patch recorded)[/]" if exp.dirty else ""))
-    prov.add_row("ref / branch", f"{exp.ref} / {exp.branch or '—'}")
-    prov.add_row("command", shlex.join(exp.command))
-    prov.add_row("profile / mode", f"{exp.profile or '—'} / {exp.mode or '—'}")
-    prov.add_row("metric", f"{exp.metric_name} ({exp.metric_direction}); version(s) "
-                 + ", ".join(sorted({r.metric_version or '—' for r in runs})))
+    prov.add_row("ref / branch", esc(f"{exp.ref} / {exp.branch or '—'}"))
+    prov.add_row("command", esc(shlex.join(exp.command)))
+    prov.add_row("profile / mode", esc(f"{exp.profile or '—'} / {exp.mode or '—'}"))
+    prov.add_row("metric", esc(f"{exp.metric_name} ({exp.metric_direction}); version(s) "
+                               + ", ".join(sorted({r.metric_version or '—' for r in runs}))))
     for h, fp in envs.items():
         if fp:
-            prov.add_row(f"environment {h}", f"python {fp.get('python')}, torch {fp.get('torch') or '—'}, "
-                         f"GPUs {fp.get('gpus') or 'none'}, host {fp.get('host')}, user {fp.get('user')}")
+            prov.add_row(f"environment {esc(h)}", esc(f"python {fp.get('python')}, torch {fp.get('torch') or '—'}, "
+                         f"GPUs {fp.get('gpus') or 'none'}, host {fp.get('host')}, user {fp.get('user')}"))
     if runs:
         params = ctx.store.params(runs[0].id)
         if params:
-            prov.add_row("config (seed %d)" % runs[0].seed, ", ".join(f"{k}={v}" for k, v in sorted(params.items())))
+            prov.add_row("config (seed %d)" % runs[0].seed, esc(", ".join(f"{k}={v}" for k, v in sorted(params.items()))))
     console.print(prov)
 
 
@@ -322,8 +316,6 @@ OUTPUT_FILES_SHOWN = 12
 def render_capture(runs: list[Any], captured: dict[str, dict[str, tuple[str, int]]],
                    outputs: dict[str, dict[str, Any]]) -> None:
     """What was captured of each run (series, source, points) and which outputs were kept."""
-    from rich.markup import escape
-
     ordered = sorted(runs, key=lambda r: r.seed)
     keys = sorted({k for c in captured.values() for k in c})
     if keys:
@@ -334,7 +326,7 @@ def render_capture(runs: list[Any], captured: dict[str, dict[str, tuple[str, int
             table.add_column(f"seed {r.seed}", justify="right")
         for key in keys:
             sources = sorted({captured[r.id][key][0] for r in ordered if key in captured[r.id]})
-            table.add_row(escape(key), ", ".join(sources),
+            table.add_row(esc(key), esc(", ".join(sources)),
                           *(str(captured[r.id].get(key, ("", 0))[1]) for r in ordered))
         console.print(table)
     for r in ordered:
@@ -343,10 +335,10 @@ def render_capture(runs: list[Any], captured: dict[str, dict[str, tuple[str, int
         if not kept and not out.get("dropped"):
             continue
         size = sum(n for _, n in kept) / 1024 / 1024
-        files = ", ".join(escape(p) for p, _ in kept[:OUTPUT_FILES_SHOWN])
+        files = ", ".join(esc(p) for p, _ in kept[:OUTPUT_FILES_SHOWN])
         more = f" and {len(kept) - OUTPUT_FILES_SHOWN} more" if len(kept) > OUTPUT_FILES_SHOWN else ""
         dropped = f"; {len(out['dropped'])} not kept (see outputs.json)" if out.get("dropped") else ""
-        console.print(f"seed {r.seed} outputs ({len(kept)} files, {size:.1f} MB) in {escape(str(out['dir']))}: "
+        console.print(f"seed {r.seed} outputs ({len(kept)} files, {size:.1f} MB) in {esc(str(out['dir']))}: "
                       f"{files}{more}{dropped}", highlight=False)
 
 
@@ -403,9 +395,9 @@ def export_cmd(
         print_json(result)
     else:
         (err_console if to_stdout else console).print(
-            f"wrote {len(frame)} metric points of {exp.name} to [bold]{where}[/]")
+            f"wrote {len(frame)} metric points of {esc(exp.name)} to [bold]{esc(where)}[/]")
     if not to_stdout and _in_tree_not_ignored(ctx.root, out):
-        err_console.print(f"[yellow]hint:[/] {out} is inside the repository and not git-ignored: `trialwise run` "
+        err_console.print(f"[yellow]hint:[/] {esc(out)} is inside the repository and not git-ignored: `trialwise run` "
                           "refuses the dirty tree until it is moved, committed or ignored")
 
 

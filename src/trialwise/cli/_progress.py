@@ -8,10 +8,10 @@ from typing import Any
 
 from rich.console import Group
 from rich.live import Live
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from trialwise.cli._common import esc
 from trialwise.runner import Observer, Task, TaskResult
 
 LIVE_METRICS_SHOWN = 3
@@ -41,7 +41,7 @@ class RichProgress(Observer):
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
             TextColumn("{task.fields[failed]} failed"), TimeElapsedColumn(), TimeRemainingColumn(),
         )
-        self.task_id = self.progress.add_task(title, total=total, failed=0)
+        self.task_id = self.progress.add_task(esc(title), total=total, failed=0)  # the description is markup
         self.running: dict[str, tuple[Task, float]] = {}
         self.latest: dict[str, dict[str, tuple[int | None, float]]] = {}
         self.failed = 0
@@ -63,7 +63,7 @@ class RichProgress(Observer):
         table.add_column("last logged")
         for task, start in list(self.running.values()):
             shown = latest_text(self.latest.get(task.run_id, {}), self.metric)
-            table.add_row(str(task.seed), task.run_id, f"{time.time() - start:.0f}s", escape(shown))
+            table.add_row(str(task.seed), task.run_id, f"{time.time() - start:.0f}s", esc(shown))
         return Group(self.progress, table)
 
     def started(self, task: Task, pid: int | None) -> None:
@@ -84,7 +84,7 @@ class RichProgress(Observer):
         self.live.update(self._render())
 
     def note(self, text: str) -> None:
-        self.live.console.print(f"[yellow]note:[/] {escape(text)}")
+        self.live.console.print(f"[yellow]note:[/] {esc(text)}")
 
     def progress(self, run_id: str, latest: dict[str, tuple[int | None, float]]) -> None:
         self.latest[run_id] = latest
@@ -102,7 +102,7 @@ class PlainProgress(Observer):
         self.printed: dict[str, float] = {}
 
     def __enter__(self) -> PlainProgress:
-        self.console.print(f"{self.title}: {self.total} seed(s)", highlight=False)
+        self.console.print(f"{self.title}: {self.total} seed(s)", highlight=False, markup=False)
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 import typer
 
-from trialwise.cli._common import JsonOpt, console, context, new_table, print_json
+from trialwise.cli._common import JsonOpt, console, context, esc, new_table, print_json
 from trialwise.cli._core import launcher
 
 VERDICT_STYLE = {"progression": "green", "likely progression": "green", "regression": "red",
@@ -18,7 +18,7 @@ CHECK_STYLE = {"non-invasive": "bold green", "invasive": "bold red", "cannot dec
 
 def _styled(verdict: str) -> str:
     style = VERDICT_STYLE.get(verdict)
-    return f"[{style}]{verdict}[/]" if style else verdict
+    return f"[{style}]{esc(verdict)}[/]" if style else esc(verdict)
 
 
 def ablate_cmd(
@@ -53,16 +53,17 @@ def _render_ablation(r: Any) -> None:
     a = r.analysis
     d = a.decimals
     level = f"{1 - a.alpha:.0%}"
-    console.print(f"[bold]{r.design.name}[/]: {len(r.cells)} cells of {', '.join(r.changes)} on {r.base_ref} "
-                  f"({r.base_commit[:8]}); {r.metric} ({r.direction}), positive effect = better", highlight=False)
+    console.print(f"[bold]{esc(r.design.name)}[/]: " + esc(f"{len(r.cells)} cells of {', '.join(r.changes)} on "
+                  f"{r.base_ref} ({r.base_commit[:8]}); {r.metric} ({r.direction}), positive effect = better"),
+                  highlight=False)
     for note in r.notes:
-        console.print(f"[dim]{note}[/]", highlight=False)
+        console.print(f"[dim]{esc(note)}[/]", highlight=False)
     table = new_table("combinations", title_justify="left")
     for col in ("cell", "commit", "n", f"mean ({level} CI)", "vs base", f"{level} CI", "verdict", "reused"):
         table.add_column(col)
     for c, cell in zip(r.cells, a.cells):
         s, v = c.summary, cell.vs_base
-        table.add_row(c.label, c.commit[:8], f"{s.n}" + (f" ({s.n_failed} failed)" if s.n_failed else ""),
+        table.add_row(esc(c.label), c.commit[:8], f"{s.n}" + (f" ({s.n_failed} failed)" if s.n_failed else ""),
                       f"{fmt(s.mean, d)} ({fmt(s.ci_low, d)} – {fmt(s.ci_high, d)})",
                       fmt(v.estimate, d, sign=True) if v else "—",
                       f"{fmt(v.ci_low, d, sign=True)} – {fmt(v.ci_high, d, sign=True)}" if v else "—",
@@ -76,17 +77,17 @@ def _render_ablation(r: Any) -> None:
     for e in (*a.effects, *a.simple_effects):
         kind = "alone vs base" if e.kind == "simple" else e.kind
         alias = f" (= {', '.join(e.aliases)})" if e.aliases else ""
-        effects.add_row(e.label + alias, kind, fmt(e.estimate, d, sign=True),
+        effects.add_row(esc(e.label + alias), esc(kind), fmt(e.estimate, d, sign=True),
                         f"{fmt(e.ci_low, d, sign=True)} – {fmt(e.ci_high, d, sign=True)}", fmt(e.p_value, 3),
                         fmt(e.p_worse, 2), _styled(_verdict(e)))
     console.print(effects)
     style = "bold red" if r.shadowing.flags else "green"
     for line in r.shadowing.summary:
-        console.print(f"[{style}]shadowing:[/] {line}", highlight=False)
+        console.print(f"[{style}]shadowing:[/] {esc(line)}", highlight=False)
     for i, line in enumerate(r.subset.summary):
-        console.print(f"[bold]{'recommendation:' if i == 0 else '               '}[/] {line}", highlight=False)
+        console.print(f"[bold]{'recommendation:' if i == 0 else '               '}[/] {esc(line)}", highlight=False)
     for w in r.warnings:
-        console.print(f"[yellow]warning:[/] {w}", highlight=False)
+        console.print(f"[yellow]warning:[/] {esc(w)}", highlight=False)
 
 
 def check_invasive_cmd(
@@ -119,21 +120,22 @@ def _render_invasive(r: Any) -> None:
 
     table = new_table(f"resolved config (dry run): {r.base_ref} → {r.change_ref}", title_justify="left")
     for col in ("mode", "status", "key", r.base_ref, r.change_ref):
-        table.add_column(col)
+        table.add_column(esc(col))
     for diff in r.report.target_diffs:
-        table.add_row(r.target_mode, "target", diff.key, _text(diff.old), _text(diff.new))
+        table.add_row(esc(r.target_mode), "target", esc(diff.key), esc(_text(diff.old)), esc(_text(diff.new)))
     for m in r.report.invaded:
         for diff in m.diffs or ():
-            table.add_row(f"[red]{m.mode}[/]", f"[red]{m.status}[/]", diff.key, _text(diff.old), _text(diff.new))
+            table.add_row(f"[red]{esc(m.mode)}[/]", f"[red]{esc(m.status)}[/]", esc(diff.key), esc(_text(diff.old)),
+                          esc(_text(diff.new)))
     for m in r.report.unchanged_modes:
-        table.add_row(m, "target" if m == r.target_mode else "unchanged", "—", "", "")
+        table.add_row(esc(m), "target" if m == r.target_mode else "unchanged", "—", "", "")
     console.print(table)
     if r.decisions is not None:
         for d in r.decisions.decisions:
             render_decision(d)
         for note in r.decisions.notes:
-            console.print(f"[dim]{note}[/]")
-    console.print(f"[{CHECK_STYLE[r.verdict]}]{r.verdict}[/]: {r.reason}", highlight=False)
+            console.print(f"[dim]{esc(note)}[/]")
+    console.print(f"[{CHECK_STYLE[r.verdict]}]{esc(r.verdict)}[/]: {esc(r.reason)}", highlight=False)
 
 
 def fidelity_cmd(
@@ -158,17 +160,17 @@ def fidelity_cmd(
                   title_justify="left")
     for col in ("change", "baseline", f"{fast} effect", f"{full} effect", "same sign", f"{fast} s", f"{full} s",
                 "speed-up"):
-        table.add_column(col)
+        table.add_column(esc(col))
     for p, e in zip(rep.pairs, result.entries):
-        table.add_row(p.name, e.baseline_commit[:8], fmt(p.fast_effect, d, sign=True), fmt(p.full_effect, d, sign=True),
+        table.add_row(esc(p.name), e.baseline_commit[:8], fmt(p.fast_effect, d, sign=True), fmt(p.full_effect, d, sign=True),
                       "yes" if p.agrees else "[red]no[/]", f"{p.fast_seconds:.2f}", f"{p.full_seconds:.2f}",
                       f"{p.speedup:.1f}×")
     console.print(table)
     for line in rep.summary:
         style = "yellow" if line.startswith("warning") else "dim" if line.startswith("note") else "bold"
-        console.print(f"[{style}]{line}[/]", highlight=False)
+        console.print(f"[{style}]{esc(line)}[/]", highlight=False)
     for s in result.skipped:
-        console.print(f"[dim]skipped {s}[/]", highlight=False)
+        console.print(f"[dim]skipped {esc(s)}[/]", highlight=False)
 
 
 def register(command: Any, app: Any) -> None:

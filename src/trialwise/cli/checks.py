@@ -10,7 +10,7 @@ from typing import Any
 
 import typer
 
-from trialwise.cli._common import EXIT_NEGATIVE, JsonOpt, console, fmt, handle_errors, new_table, print_json
+from trialwise.cli._common import EXIT_NEGATIVE, JsonOpt, console, esc, fmt, handle_errors, new_table, print_json
 
 checks_app = typer.Typer(help="Data sanity checks on files: pairs (glob order, seed 004), leakage (seed 002).",
                          no_args_is_help=True)
@@ -21,7 +21,7 @@ def _verdict(result: Any, as_json: bool) -> None:
         print_json(result)
     else:
         style = "bold green" if result.passed else "bold red"
-        console.print(f"[{style}]{'passed' if result.passed else 'problem'}:[/] {result.message}", highlight=False)
+        console.print(f"[{style}]{'passed' if result.passed else 'problem'}:[/] {esc(result.message)}", highlight=False)
     if not result.passed:
         raise typer.Exit(EXIT_NEGATIVE)
 
@@ -41,7 +41,7 @@ def pairs_cmd(
         for col in ("#", "input", "label"):
             table.add_column(col)
         for m in result.mismatches:
-            table.add_row(str(m.index), m.input, m.label)
+            table.add_row(str(m.index), esc(m.input), esc(m.label))
         console.print(table)
     _verdict(result, as_json)
 
@@ -64,7 +64,7 @@ def leakage_cmd(
             table.add_column(col)
         leaky = {c.column for c in result.leaky_columns}
         for c in result.top_columns:
-            table.add_row(c.name, fmt(c.score, 3), "[bold red]yes[/]" if c.column in leaky else "no")
+            table.add_row(esc(c.name), fmt(c.score, 3), "[bold red]yes[/]" if c.column in leaky else "no")
         console.print(table)
     _verdict(result, as_json)
 

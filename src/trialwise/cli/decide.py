@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from trialwise.cli._common import EXIT_ERROR, EXIT_INTERRUPTED, JsonOpt, console, context, fmt, new_table, print_json
+from trialwise.cli._common import EXIT_ERROR, EXIT_INTERRUPTED, JsonOpt, console, context, esc, fmt, new_table, print_json
 from trialwise.cli._core import launcher
 
 VERDICT_STYLE = {"progression": "bold green", "regression": "bold red", "no detectable difference": "bold yellow",
@@ -52,35 +52,33 @@ def render_decision(d: Any) -> None:
         for col in ("arm", "n", "failed", "mean", "std", "95% CI"):
             table.add_column(col)
         for arm in (c.arm_a, c.arm_b):
-            table.add_row(arm.label, str(arm.n), str(arm.n_failed), fmt(arm.mean), fmt(arm.std),
+            table.add_row(esc(arm.label), str(arm.n), str(arm.n_failed), fmt(arm.mean), fmt(arm.std),
                           f"{fmt(arm.ci_low)} – {fmt(arm.ci_high)}")
         console.print(table)
         p = d.p_adjusted if d.p_adjusted is not None else c.p_value
         console.print(
             f"difference {fmt(c.diff)} (95% bootstrap CI {fmt(c.diff_ci_low)} to {fmt(c.diff_ci_high)}), "
-            f"Hedges' g {fmt(c.hedges_g, 3)}, P(B better) {fmt(c.p_improvement, 3)}, {c.test} p = {fmt(p, 3)}"
+            f"Hedges' g {fmt(c.hedges_g, 3)}, P(B better) {fmt(c.p_improvement, 3)}, {esc(c.test)} p = {fmt(p, 3)}"
             + (" (Holm)" if d.p_adjusted is not None else "")
         )
         console.print(f"smallest detectable effect at this n (80% power): {fmt(c.mde)}; "
                       f"seeds per arm to detect the observed difference: {c.seeds_needed or '—'}")
     else:
-        console.print(f"[bold]{title}[/]")
+        console.print(f"[bold]{esc(title)}[/]")
     if d.checks.launch_diff:
-        from rich.markup import escape
-
         console.print("launched differently: " + "; ".join(
-            f"{escape(k)}: {escape(str(a) or '—')} → {escape(str(b) or '—')}" for k, a, b in d.checks.launch_diff),
+            f"{esc(k)}: {esc(str(a) or '—')} → {esc(str(b) or '—')}" for k, a, b in d.checks.launch_diff),
             highlight=False)
     for w in d.checks.warnings:
-        console.print(f"[yellow]warning:[/] {w}", highlight=False)
+        console.print(f"[yellow]warning:[/] {esc(w)}", highlight=False)
     for r in d.checks.refusals:
-        console.print(f"[red]refused:[/] {r}", highlight=False)
+        console.print(f"[red]refused:[/] {esc(r)}", highlight=False)
     if d.verdict == "refused" and d.checks.refusals:  # the reasons are listed just above
         n = len(d.checks.refusals)
         console.print(f"[{VERDICT_STYLE['refused']}]refused[/]: no verdict ({'the reason' if n == 1 else f'{n} reasons'} "
                       "above)", highlight=False)
     else:
-        console.print(f"[{VERDICT_STYLE.get(d.verdict, 'bold')}]{d.verdict}[/]: {d.sentence}", highlight=False)
+        console.print(f"[{VERDICT_STYLE.get(d.verdict, 'bold')}]{esc(d.verdict)}[/]: {esc(d.sentence)}", highlight=False)
 
 
 def compare_cmd(
@@ -127,8 +125,8 @@ def compare_cmd(
                                             run_seeds=_runner(ctx, jobs, as_json), max_age_days=ctx.config.baseline.max_age_days)
             if not as_json:
                 o = outcomes[m]
-                console.print(f"sequential test{f' [{m}]' if m else ''}: stopped at {o.seeds_per_arm} seeds per arm "
-                              f"after {len(o.looks)} look(s): [bold]{o.decision}[/]")
+                console.print(f"sequential test{esc(f' [{m}]') if m else ''}: stopped at {o.seeds_per_arm} seeds per "
+                              f"arm after {len(o.looks)} look(s): [bold]{esc(o.decision)}[/]", highlight=False)
     decisions = []
     for m in modes:
         a = _experiment_for(ctx, baseline, profile, m, create=False)
@@ -147,7 +145,7 @@ def compare_cmd(
         for d in result.decisions:
             render_decision(d)
         for note in result.notes:
-            console.print(f"[dim]{note}[/]")
+            console.print(f"[dim]{esc(note)}[/]")
     if result.undecided is not None:  # refused or insufficient data: no verdict, as `gate` exits
         raise typer.Exit(EXIT_ERROR)
 
@@ -204,10 +202,10 @@ def _baseline(ref: str | None, seeds: int | None, profile: str | None, mode: str
         if if_stale and not reasons:
             out.append({"mode": m, "stale": False, "reasons": [], "ran": None})
             if not as_json:
-                console.print(f"baseline {ref}{f' [{m}]' if m else ''} is fresh: nothing to run")
+                console.print(esc(f"baseline {ref}{f' [{m}]' if m else ''} is fresh: nothing to run"), highlight=False)
             continue
         if not as_json and reasons:
-            console.print(f"baseline {ref}{f' [{m}]' if m else ''} is stale: " + "; ".join(reasons))
+            console.print(esc(f"baseline {ref}{f' [{m}]' if m else ''} is stale: " + "; ".join(reasons)), highlight=False)
         spec = LaunchSpec(root=ctx.root, config=ctx.config, ref=ref, profile=profile, mode=m, n_seeds=seeds,
                           kind=BASELINE_KIND, rerun=True, batch=f"{time.time():.6f}")
         res = execute(ctx, spec, LocalBackend(jobs or ctx.config.jobs), quiet=as_json)
@@ -251,8 +249,8 @@ def _history(ref: str | None, profile: str | None, mode: str | None, alpha: floa
     for e in entries:
         when = dt.datetime.fromtimestamp(e.created_at).strftime("%Y-%m-%d %H:%M")
         style = "red" if e.external_factor else ""
-        table.add_row(when, e.commit[:8], e.env_hash or "—", ",".join(e.hosts), str(e.n),
-                      f"{fmt(e.mean)} ± {fmt(e.std)}", f"[{style}]{e.note}[/]" if e.note else "")
+        table.add_row(when, e.commit[:8], esc(e.env_hash or "—"), esc(",".join(e.hosts)), str(e.n),
+                      f"{fmt(e.mean)} ± {fmt(e.std)}", f"[{style}]{esc(e.note)}[/]" if e.note else "")
     console.print(table)
 
 
@@ -301,7 +299,7 @@ def gate_cmd(
         if as_json:
             print_json({"exit_code": EXIT_UNDECIDED, "reason": message})
         else:
-            console.print(f"[red]{message}[/]", highlight=False)
+            console.print(f"[red]{esc(message)}[/]", highlight=False)
         raise typer.Exit(EXIT_UNDECIDED) from None
     result = holm_adjust(decisions, alpha)
     code, reason = judge(result, require)
@@ -316,7 +314,7 @@ def gate_cmd(
     else:
         for d in result.decisions:
             render_decision(d)
-        console.print(f"[bold]gate:[/] {reason}", highlight=False)
+        console.print(f"[bold]gate:[/] {esc(reason)}", highlight=False)
     raise typer.Exit(code)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import typer
 
-from trialwise.cli._common import EXIT_INTERRUPTED, JsonOpt, console, fmt, new_table, print_json
+from trialwise.cli._common import EXIT_INTERRUPTED, JsonOpt, console, esc, fmt, new_table, print_json
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "demo" / "digits"
 BASE_BRANCH = "main"
@@ -69,7 +69,8 @@ def demo_cmd(
         make_demo_repo(repo)
         ctx = context(repo)
         if not as_json:
-            console.print(f"[bold]trialwise demo[/] in {repo}: {BASE_BRANCH} vs {CHANGE_BRANCH}, {seeds} seeds each, profile {profile}")
+            console.print("[bold]trialwise demo[/] " + esc(f"in {repo}: {BASE_BRANCH} vs {CHANGE_BRANCH}, {seeds} seeds "
+                                                           f"each, profile {profile}"))
         results = {}
         for ref in (BASE_BRANCH, CHANGE_BRANCH):
             spec = LaunchSpec(root=ctx.root, config=ctx.config, ref=ref, profile=profile, n_seeds=seeds)
@@ -91,13 +92,13 @@ def demo_cmd(
         table = new_table(f"{metric} per seed")
         table.add_column("seed")
         for ref in results:
-            table.add_column(ref)
+            table.add_column(esc(ref))
         for i in range(seeds):
             table.add_row(str(i), *(fmt(values[ref][i]) if i < len(values[ref]) else "—" for ref in results))
         table.add_row("mean ± std", *(f"{fmt(mean_std(v)[0])} ± {fmt(mean_std(v)[1])}" for v in values.values()), style="bold")
         console.print(table)
         if verdict:
-            console.print(f"[bold]verdict:[/] {verdict['sentence']}")
+            console.print(f"[bold]verdict:[/] {esc(verdict['sentence'])}")
     finally:
         if tmp is not None:
             tmp.cleanup()

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import typer
-from rich.text import Text
 
-from trialwise.cli._common import JsonOpt, console, context, fmt, new_table, print_json
+from trialwise.cli._common import JsonOpt, console, context, esc, fmt, new_table, print_json
 from trialwise.cli._core import launcher
 
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "warning": "yellow", "info": "cyan"}
@@ -26,28 +25,28 @@ def _percent(x: float | None) -> str:
 def render_diagnosis(sd: Any) -> None:
     d = sd.diagnosis
     what = f"run {sd.run_ids[0][:8]} of {sd.experiment}" if sd.single_run else sd.experiment
-    console.print(f"[bold]diagnose {what}[/] — {d.n_runs} run(s), seeds {', '.join(map(str, sd.seeds))}", highlight=False)
+    console.print(f"[bold]diagnose {esc(what)}[/] — {d.n_runs} run(s), seeds {', '.join(map(str, sd.seeds))}", highlight=False)
     if d.healthy:
         console.print(f"[bold green]nothing found:[/] no known failure mode in {d.n_runs} run(s) "
                       f"({len(d.checked)} detectors looked)", highlight=False)
     for i, f in enumerate(d.findings, 1):
         style = SEVERITY_STYLE.get(f.severity, "bold")
-        console.print(f"\n[{style}]{i}. {f.severity.upper()} {f.code}[/] — {f.verdict}"
-                      + (f" [dim](usually caused by {f.explained_by}, above)[/]" if f.explained_by else ""),
+        console.print(f"\n[{style}]{i}. {esc(f.severity.upper())} {esc(f.code)}[/] — {esc(f.verdict)}"
+                      + (f" [dim](usually caused by {esc(f.explained_by)}, above)[/]" if f.explained_by else ""),
                       highlight=False)
         for line in f.evidence:
             console.print(f"   {line}", highlight=False, markup=False)
         for rank, c in enumerate(f.causes[:MAX_CAUSES_SHOWN], 1):
-            confirm = f" [dim](doctor --confirm: {c.confirm.describe()})[/]" if c.confirm else ""
-            console.print(f"   cause {rank}: {c.cause}{confirm}", highlight=False)
+            confirm = f" [dim](doctor --confirm: {esc(c.confirm.describe())})[/]" if c.confirm else ""
+            console.print(f"   cause {rank}: {esc(c.cause)}{confirm}", highlight=False)
         if len(f.causes) > MAX_CAUSES_SHOWN:
             console.print(f"   [dim]... {len(f.causes) - MAX_CAUSES_SHOWN} more cause(s) in --json[/]")
-        console.print(f"   [bold]next:[/] {f.next_diagnostic}", highlight=False)
+        console.print(f"   [bold]next:[/] {esc(f.next_diagnostic)}", highlight=False)
     if d.not_checked:
-        console.print(f"\n[dim]not checked: {', '.join(f'{k} ({v})' for k, v in sorted(d.not_checked.items()))}[/]",
-                      highlight=False)
+        not_checked = ', '.join(f'{k} ({v})' for k, v in sorted(d.not_checked.items()))
+        console.print(f"\n[dim]not checked: {esc(not_checked)}[/]", highlight=False)
     for note in d.notes:
-        console.print(f"[dim]note: {note}[/]", highlight=False)
+        console.print(f"[dim]note: {esc(note)}[/]", highlight=False)
 
 
 def diagnose_cmd(
@@ -97,17 +96,17 @@ def doctor_cmd(
         for col in ("finding", "cause", "change", "current", "read from", "new", "runnable"):
             table.add_column(col)
         for h in report.plan:
-            table.add_row(h.code, h.cause_id, h.change, fmt(h.current), h.source or "—", fmt(h.value),
-                          "yes" if h.runnable else Text(f"no: {h.reason}"))  # Text: the reason is not markup
+            table.add_row(esc(h.code), esc(h.cause_id), esc(h.change), esc(fmt(h.current)), esc(h.source or "—"),
+                          esc(fmt(h.value)), "yes" if h.runnable else f"no: {esc(h.reason)}")
         console.print(table)
     if report.baseline:
-        console.print(f"baseline arm: {report.baseline}", highlight=False)
+        console.print(f"baseline arm: {esc(report.baseline)}", highlight=False)
     for c in report.results:
-        console.print(f"[{VERDICT_STYLE.get(c.verdict, 'bold')}]{c.verdict}[/] {c.hypothesis.cause_id} "
-                      f"({c.hypothesis.code}): {c.sentence}", highlight=False)
-    console.print(f"[bold]{report.summary}[/]", highlight=False)
+        console.print(f"[{VERDICT_STYLE.get(c.verdict, 'bold')}]{esc(c.verdict)}[/] "
+                      + esc(f"{c.hypothesis.cause_id} ({c.hypothesis.code}): {c.sentence}"), highlight=False)
+    console.print(f"[bold]{esc(report.summary)}[/]", highlight=False)
     for note in report.notes:
-        console.print(f"[dim]{note}[/]", highlight=False)
+        console.print(f"[dim]{esc(note)}[/]", highlight=False)
 
 
 # -- biasvar ---------------------------------------------------------------------------------------
@@ -125,16 +124,16 @@ def render_biasvar(r: Any, title: str) -> None:
     errors.add_column("split")
     errors.add_column("error")
     for name, v in rows:
-        errors.add_row(name, _percent(v))
+        errors.add_row(esc(name), _percent(v))
     console.print(errors)
     for c in r.components:
-        table.add_row(c.name, _percent(c.value), _percent(c.se) if c.se is not None else "—",
+        table.add_row(esc(c.name), _percent(c.value), _percent(c.se) if c.se is not None else "—",
                       "[bold]yes[/]" if c.significant else "no")
     console.print(table)
-    console.print(f"[bold]diagnosis:[/] {r.diagnosis}", highlight=False)
+    console.print(f"[bold]diagnosis:[/] {esc(r.diagnosis)}", highlight=False)
     for i, s in enumerate(r.plan, 1):
         mark = "[bold red]→[/]" if s.applies else "[dim]·[/]"
-        console.print(f"{mark} {i}. {s.title}: {s.reason}", highlight=False)
+        console.print(f"{mark} {i}. {esc(s.title)}: {esc(s.reason)}", highlight=False)
         if s.applies:
             for rem in s.remedies:
                 console.print(f"      - {rem}", highlight=False, markup=False)
@@ -186,9 +185,9 @@ def biasvar_cmd(
 def _render_pac(bounds: list[Any]) -> None:
     for b in bounds:
         console.print(f"PAC bound: m >= [bold]{b.m}[/] examples for error {b.epsilon:g} with probability "
-                      f"{1 - b.delta:g} ({b.formula})", highlight=False)
+                      f"{1 - b.delta:g} ({esc(b.formula)})", highlight=False)
     for cav in dict.fromkeys(c for b in bounds for c in b.caveats):
-        console.print(f"   [dim]caveat: {cav}[/]", highlight=False)
+        console.print(f"   [dim]caveat: {esc(cav)}[/]", highlight=False)
 
 
 def datasize_cmd(
@@ -254,32 +253,32 @@ def _render_curve(r: Any) -> None:
     console.print(table)
     if r.fit is not None:
         f = r.fit
-        console.print(f"fit: error ≈ {fmt(f.a)}·n^{fmt(f.b, 3)} + {fmt(f.c)} (Hestness et al. 2017); "
-                      f"{100 * f.confidence:.0f}% bootstrap over {f.resampling} ({f.n_boot} resamples): "
-                      f"b in [{fmt(f.b_interval[0], 3)}, {fmt(f.b_interval[1], 3)}], "
-                      f"floor c in [{fmt(f.c_interval[0])}, {fmt(f.c_interval[1])}]", highlight=False)
+        console.print(esc(f"fit: error ≈ {fmt(f.a)}·n^{fmt(f.b, 3)} + {fmt(f.c)} (Hestness et al. 2017); "
+                          f"{100 * f.confidence:.0f}% bootstrap over {f.resampling} ({f.n_boot} resamples): "
+                          f"b in [{fmt(f.b_interval[0], 3)}, {fmt(f.b_interval[1], 3)}], "
+                          f"floor c in [{fmt(f.c_interval[0])}, {fmt(f.c_interval[1])}]"), highlight=False)
     if r.estimate is not None:
         e = r.estimate
-        console.print(f"[bold]goal error {fmt(r.goal_error)}:[/] {e.verdict} (n in {r.size_unit})", highlight=False)
+        console.print(f"[bold]goal error {fmt(r.goal_error)}:[/] {esc(e.verdict)} (n in {esc(r.size_unit)})", highlight=False)
         for cav in e.caveats:
-            console.print(f"   [dim]caveat: {cav}[/]", highlight=False)
+            console.print(f"   [dim]caveat: {esc(cav)}[/]", highlight=False)
     for note in r.notes:
-        console.print(f"[dim]note: {note}[/]", highlight=False)
+        console.print(f"[dim]note: {esc(note)}[/]", highlight=False)
 
 
 def _render_heuristics(h: Any) -> None:
     if h.per_class_rule is not None:
         ok = h.enough.get("per_class")
-        console.print(f"rule of thumb: 1000 examples per class → {h.per_class_rule}"
+        console.print(f"rule of thumb: 1000 examples per class → {esc(h.per_class_rule)}"
                       + ("" if ok is None else f" (you have {h.n_examples}: {'enough' if ok else 'fewer'})"),
                       highlight=False)
     if h.dof_rule is not None:
         ok = h.enough.get("dof")
-        console.print(f"rule of thumb: 10x the degrees of freedom → {h.dof_rule}"
+        console.print(f"rule of thumb: 10x the degrees of freedom → {esc(h.dof_rule)}"
                       + ("" if ok is None else f" (you have {h.n_examples}: {'enough' if ok else 'fewer'})"),
                       highlight=False)
     for note in h.notes:
-        console.print(f"   [dim]{note}[/]", highlight=False)
+        console.print(f"   [dim]{esc(note)}[/]", highlight=False)
 
 
 def register(command: Any, app: Any) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from trialwise.cli._common import JsonOpt, console, context, fmt, handle_errors, new_table, print_json
+from trialwise.cli._common import JsonOpt, console, context, esc, fmt, handle_errors, new_table, print_json
 
 DEFAULT_SUBCOMMAND = "show"
 
@@ -121,7 +121,7 @@ def _pct(x: float | None, rounding: str = "nearest") -> str:
 
 def _print_note(note: str | None) -> None:
     if note:
-        console.print(f"[dim]note: {note}[/]", highlight=False)
+        console.print(f"[dim]note: {esc(note)}[/]", highlight=False)
 
 
 # -- errors show ------------------------------------------------------------------------------------
@@ -153,7 +153,7 @@ def show_cmd(
 
 
 def _render_errors(exp: Any, run: Any, rep: Any, written: list[str]) -> None:
-    console.print(f"[bold]{exp.name}[/] run {run.id} (seed {run.seed}), split {rep.split!r}: "
+    console.print(f"[bold]{esc(exp.name)}[/] run {run.id} (seed {run.seed}), split {esc(repr(rep.split))}: "
                   f"{rep.n_errors} errors in {rep.n} examples, error rate [bold]{_pct(rep.error_rate)}[/]",
                   highlight=False)
     names, m = rep.names, rep.confusion.matrix
@@ -161,18 +161,18 @@ def _render_errors(exp: Any, run: Any, rep: Any, written: list[str]) -> None:
         table = new_table("confusion matrix (rows: true, columns: predicted)", title_justify="left")
         table.add_column("true \\ pred")
         for nm in names:
-            table.add_column(nm, justify="right")
+            table.add_column(esc(nm), justify="right")
         for i, nm in enumerate(names):
             cells = [f"[green]{m[i, j]}[/]" if i == j else (f"[red]{m[i, j]}[/]" if m[i, j] else "·")
                      for j in range(len(names))]
-            table.add_row(nm, *cells)
+            table.add_row(esc(nm), *cells)
         console.print(table)
     pc = new_table("per class", title_justify="left")
     for col in ("class", "precision", "recall", "F1", "support"):
         pc.add_column(col, justify="left" if col == "class" else "right")
     r = rep.per_class
     for i, nm in enumerate(r.names):
-        pc.add_row(nm, _pct(r.precision[i]), _pct(r.recall[i]), _pct(r.fscore[i]), str(int(r.support[i])))
+        pc.add_row(esc(nm), _pct(r.precision[i]), _pct(r.recall[i]), _pct(r.fscore[i]), str(int(r.support[i])))
     for label, avg in (("macro avg", r.macro), ("weighted avg", r.weighted)):
         pc.add_row(f"[dim]{label}[/]", _pct(avg.precision), _pct(avg.recall), _pct(avg.fscore), str(int(r.support.sum())))
     console.print(pc)
@@ -181,10 +181,10 @@ def _render_errors(exp: Any, run: Any, rep: Any, written: list[str]) -> None:
         for col in ("true", "predicted", "count", "share of true class"):
             mc.add_column(col, justify="right" if col in ("count", "share of true class") else "left")
         for p in rep.most_confused[:10]:
-            mc.add_row(p.actual, p.predicted, str(p.count), _pct(p.share))
+            mc.add_row(esc(p.actual), esc(p.predicted), str(p.count), _pct(p.share))
         console.print(mc)
     for c in rep.collapse:
-        console.print(f"[yellow]confused both ways:[/] {c.a!r} ↔ {c.b!r} ({_pct(c.share_a_as_b)} and "
+        console.print(f"[yellow]confused both ways:[/] {esc(repr(c.a))} ↔ {esc(repr(c.b))} ({_pct(c.share_a_as_b)} and "
                       f"{_pct(c.share_b_as_a)}); if people confuse them too, accept it or merge the labels",
                       highlight=False)
     if rep.worst:
@@ -193,23 +193,23 @@ def _render_errors(exp: Any, run: Any, rep: Any, written: list[str]) -> None:
         for col in ("#", "id", "true", "predicted", "loss", "confidence", "score of true", *(["input"] if inputs else [])):
             wm.add_column(col)
         for w in rep.worst:
-            wm.add_row(str(w.rank), str(w.id), w.true, w.predicted, fmt(w.loss), fmt(w.confidence),
-                       fmt(w.score_true), *([w.input or ""] if inputs else []))
+            wm.add_row(str(w.rank), esc(w.id), esc(w.true), esc(w.predicted), fmt(w.loss), fmt(w.confidence),
+                       fmt(w.score_true), *([esc(w.input or "")] if inputs else []))
         console.print(wm)
     if rep.seeds is not None:
         _render_seeds(rep.seeds)
     for path in written:
-        console.print(f"wrote [bold]{path}[/]", highlight=False)
+        console.print(f"wrote [bold]{esc(path)}[/]", highlight=False)
 
 
 def _render_seeds(s: Any) -> None:
-    console.print(f"[bold]across seeds {', '.join(map(str, s.seeds))}:[/] {s.message}", highlight=False)
+    console.print(f"[bold]across seeds {', '.join(map(str, s.seeds))}:[/] {esc(s.message)}", highlight=False)
     if s.pairs:
         t = new_table("confused pairs per seed", title_justify="left")
         for col in ("true", "predicted", *[f"seed {x}" for x in s.seeds], "total", ""):
             t.add_column(col)
         for p in s.pairs[:10]:
-            t.add_row(p.actual, p.predicted, *map(str, p.counts), str(p.total),
+            t.add_row(esc(p.actual), esc(p.predicted), *map(str, p.counts), str(p.total),
                       "[green]stable[/]" if p.stable else "[dim]seed noise[/]")
         console.print(t)
     if s.stable_examples:
@@ -218,8 +218,8 @@ def _render_seeds(s: Any) -> None:
         for col in ("id", "true", "predicted per seed", "mean loss", "mean confidence", *(["input"] if inputs else [])):
             t.add_column(col)
         for e in s.stable_examples:
-            t.add_row(str(e.id), e.true, ", ".join(e.predicted), fmt(e.mean_loss), fmt(e.mean_confidence),
-                      *([e.input or ""] if inputs else []))
+            t.add_row(esc(e.id), esc(e.true), esc(", ".join(e.predicted)), fmt(e.mean_loss), fmt(e.mean_confidence),
+                      *([esc(e.input or "")] if inputs else []))
         console.print(t)
 
 
@@ -245,21 +245,21 @@ def compare_cmd(
     if as_json:
         print_json({**who, "split": split, **result.to_dict()})
         return
-    console.print(f"A [bold]{exp_a.name}[/] ({exp_a.id}, {len(side_a)} seeds) → B [bold]{exp_b.name}[/] ({exp_b.id}, "
-                  f"{len(side_b)} seeds), split {split!r}", highlight=False)
+    console.print(f"A [bold]{esc(exp_a.name)}[/] ({exp_a.id}, {len(side_a)} seeds) → B [bold]{esc(exp_b.name)}[/] "
+                  f"({exp_b.id}, {len(side_b)} seeds), split {esc(repr(split))}", highlight=False)
     t = new_table("per-class recall", title_justify="left")
     for col in ("class", "support", "recall A", "recall B", "change", "p (Holm)", "verdict"):
         t.add_column(col)
     style = {"better": "green", "worse": "red"}
     for c in result.classes:
-        t.add_row(c.name, str(c.support), _pct(c.mean_a), _pct(c.mean_b), f"{100 * c.diff:+.1f} pts", fmt(c.p_holm, 3),
-                  f"[{style.get(c.verdict, 'dim')}]{c.verdict}[/]")
+        t.add_row(esc(c.name), str(c.support), _pct(c.mean_a), _pct(c.mean_b), f"{100 * c.diff:+.1f} pts", fmt(c.p_holm, 3),
+                  f"[{style.get(c.verdict, 'dim')}]{esc(c.verdict)}[/]")
     console.print(t)
-    console.print(result.message, highlight=False)
+    console.print(esc(result.message), highlight=False)
     for word, ids in (("fixed", result.fixed), ("broken", result.broken)):
         if ids:
             shown = ", ".join(map(str, ids[:20])) + (" ..." if len(ids) > 20 else "")
-            console.print(f"{word} in every seed: {shown}", highlight=False)
+            console.print(f"{word} in every seed: {esc(shown)}", highlight=False)
 
 
 # -- errors sample / tags ---------------------------------------------------------------------------
@@ -292,12 +292,12 @@ def sample_cmd(
         print_json(result)
         return
     _print_note(note)
-    console.print(f"wrote [bold]{path}[/]: {len(sheet)} of {preds.n_errors} errors of run {run.id} "
-                  f"(seed {run.seed}, split {split!r}, error rate {_pct(preds.error_rate)}), sampling seed {seed}",
+    console.print(f"wrote [bold]{esc(path)}[/]: {len(sheet)} of {preds.n_errors} errors of run {run.id} "
+                  f"(seed {run.seed}, split {esc(repr(split))}, error rate {_pct(preds.error_rate)}), sampling seed {seed}",
                   highlight=False)
     console.print("Open it in a spreadsheet, mark each row's tags with x or 1 (several per row are fine, new "
                   "tag columns too), write comments, save as CSV, then run:", highlight=False)
-    console.print(f"  [bold]{next_cmd}[/]", highlight=False)
+    console.print(f"  [bold]{esc(next_cmd)}[/]", highlight=False)
 
 
 def tags_cmd(
@@ -318,25 +318,25 @@ def tags_cmd(
         return
     _print_note(note)
     kind = "all errors (exact shares)" if report.census else f"{report.n_sampled} sampled of {report.n_errors_total} errors"
-    console.print(f"[bold]{sheet}[/]: {kind}; error rate {_pct(report.error_rate)} on run {r.id} (seed {r.seed})",
+    console.print(f"[bold]{esc(sheet)}[/]: {kind}; error rate {_pct(report.error_rate)} on run {r.id} (seed {r.seed})",
                   highlight=False)
     t = new_table("tags by ceiling (error rate if every error of the tag were fixed)", title_justify="left")
     for col in ("tag", "count", "share of errors (95% CI)", "ceiling", "ceiling 95% CI", "max gain"):
         t.add_column(col, justify="left" if col == "tag" else "right")
     for row in report.rows:
         ci = "" if report.census else f"{_pct(row.ceiling_low, 'down')} – {_pct(row.ceiling_high, 'up')}"
-        t.add_row(row.tag, str(row.count), str(row.share), _pct(row.ceiling), ci, f"{100 * row.max_gain:.1f} pts")
+        t.add_row(esc(row.tag), str(row.count), esc(row.share), _pct(row.ceiling), ci, f"{100 * row.max_gain:.1f} pts")
     console.print(t)
     if len(report.tags) > 1:
         co = new_table("co-occurrence (rows with both tags)", title_justify="left")
         co.add_column("")
         for tag in report.tags:
-            co.add_column(tag, justify="right")
+            co.add_column(esc(tag), justify="right")
         for i, tag in enumerate(report.tags):
-            co.add_row(tag, *[str(int(v)) for v in report.cooccurrence[i]])
+            co.add_row(esc(tag), *[str(int(v)) for v in report.cooccurrence[i]])
         console.print(co)
     for line in report.message.splitlines():
-        console.print(line, highlight=False)
+        console.print(esc(line), highlight=False)
 
 
 # -- errors import ----------------------------------------------------------------------------------
@@ -363,10 +363,11 @@ def import_cmd(
         print_json(result)
         return
     how = "created" if result.created else "attached to"
-    console.print(f"{how} run [bold]{result.run.id}[/] (seed {result.run.seed}) of {result.experiment.kind} experiment "
-                  f"[bold]{result.experiment.name}[/] ({result.experiment.id}): {result.predictions.n} predictions "
-                  f"on split {split!r}, error rate {_pct(result.predictions.error_rate)}", highlight=False)
-    console.print(f"next: trialwise errors {result.experiment.name}   |   trialwise metrics {result.run.id}",
+    console.print(f"{how} run [bold]{result.run.id}[/] (seed {result.run.seed}) of {esc(result.experiment.kind)} "
+                  f"experiment [bold]{esc(result.experiment.name)}[/] ({result.experiment.id}): {result.predictions.n} "
+                  f"predictions on split {esc(repr(split))}, error rate {_pct(result.predictions.error_rate)}",
+                  highlight=False)
+    console.print(esc(f"next: trialwise errors {result.experiment.name}   |   trialwise metrics {result.run.id}"),
                   highlight=False)
 
 
@@ -408,10 +409,10 @@ def metrics_cmd(
 
 def _render_metrics(exp: Any, run: Any, rep: Any, note: str | None, written: list[str]) -> None:
     for w in rep.warnings:
-        console.print(f"[bold yellow]warning:[/] {w}", highlight=False)
+        console.print(f"[bold yellow]warning:[/] {esc(w)}", highlight=False)
     _print_note(note)
-    console.print(f"[bold]{exp.name}[/] run {run.id} (seed {run.seed}), split {rep.split!r}: {rep.n} examples, "
-                  f"{rep.task}; precision/recall from {rep.based_on}", highlight=False)
+    console.print(f"[bold]{esc(exp.name)}[/] run {run.id} (seed {run.seed}), split {esc(repr(rep.split))}: "
+                  f"{rep.n} examples, {esc(rep.task)}; precision/recall from {esc(rep.based_on)}", highlight=False)
     has_target = any(c.target is not None for c in rep.classes)
     t = new_table("positive class" if rep.task == "binary" else "one-vs-rest per class", title_justify="left")
     cols = ["class", "support", "precision", "recall", f"F{rep.beta:g}", "avg precision"]
@@ -426,16 +427,16 @@ def _render_metrics(exp: Any, run: Any, rep: Any, note: str | None, written: lis
             tc = c.target
             row += (["—", "not reached", ""] if tc is None or not tc.achieved else
                     [f"{tc.threshold:.4g}", str(tc.precision), str(tc.recall) if tc.recall is not None else "—"])
-        t.add_row(*row)
+        t.add_row(*map(esc, row))
     console.print(t)
     for line in rep.messages[len(rep.warnings):]:
-        console.print(line, highlight=False)
+        console.print(esc(line), highlight=False)
     if rep.cost is not None and rep.cost.top_cells:
         ct = new_table("where the cost comes from", title_justify="left")
         for col in ("true", "predicted", "count", "unit cost", "cost", "share"):
             ct.add_column(col)
         for cell in rep.cost.top_cells:
-            ct.add_row(cell.true, cell.predicted, str(cell.count), f"{cell.unit_cost:g}", f"{cell.cost:g}", _pct(cell.share))
+            ct.add_row(esc(cell.true), esc(cell.predicted), str(cell.count), f"{cell.unit_cost:g}", f"{cell.cost:g}", _pct(cell.share))
         console.print(ct)
     if rep.coverage:
         cv = new_table("risk-coverage (answer only the most confident)", title_justify="left")
@@ -445,7 +446,7 @@ def _render_metrics(exp: Any, run: Any, rep: Any, note: str | None, written: lis
             cv.add_row(_pct(p.coverage), _pct(p.risk), f"{p.threshold:.4g}")
         console.print(cv)
     for path in written:
-        console.print(f"wrote [bold]{path}[/]", highlight=False)
+        console.print(f"wrote [bold]{esc(path)}[/]", highlight=False)
 
 
 def register(command: Any, app: Any) -> None:

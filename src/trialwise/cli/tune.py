@@ -8,7 +8,7 @@ from typing import Any
 import typer
 
 from trialwise.cli._common import (
-    EXIT_INTERRUPTED, JsonOpt, ModeOpt, ProfileOpt, console, context, err_console, fmt, handle_errors, new_table, print_json, rule,
+    EXIT_INTERRUPTED, JsonOpt, ModeOpt, ProfileOpt, console, context, err_console, esc, fmt, handle_errors, new_table, print_json, rule,
 )
 
 SWEEPS_DIR = Path(".trialwise") / "sweeps"
@@ -41,7 +41,7 @@ class _Printer:
 
     def trial_started(self, number: int, params: dict[str, Any]) -> None:
         self.stop()
-        self.status = console.status(f"trial {number}: {_short(params)}")
+        self.status = console.status(esc(f"trial {number}: {_short(params)}"))
         self.status.start()
 
     def trial_finished(self, r: Any) -> None:
@@ -54,8 +54,8 @@ class _Printer:
         elif r.outcome == "pruned":
             what = f"[yellow]pruned at step {r.pruned_step}[/]"
         else:
-            what = f"[red]{r.outcome or r.state}[/] {r.note}"
-        console.print(f"trial {r.number:>3}  {_short(r.params)}  →  {self.metric} {what}", highlight=False)
+            what = f"[red]{esc(r.outcome or r.state)}[/] {esc(r.note)}"
+        console.print(f"trial {r.number:>3}  {esc(_short(r.params))}  →  {esc(self.metric)} {what}", highlight=False)
         for clipped in r.clipped:  # a seed-004 default outside the range (user text: no markup)
             console.print(f"  note: {clipped}", highlight=False, markup=False)
 
@@ -66,28 +66,28 @@ def _render_trials(report: Any) -> None:
     table = new_table(f"study {report.study}: best trials ({meta.objective.describe()}, "
                         f"mean ± std over {meta.seeds} seed(s))", title_justify="left")
     for col in ("trial", *names, "mean ± std", "seeds"):
-        table.add_column(col)
+        table.add_column(esc(col))
     for r in report.best:
-        table.add_row(str(r.number), *[fmt(r.params.get(n)) for n in names], f"{fmt(r.value)} ± {fmt(r.seed_std)}",
+        table.add_row(str(r.number), *[esc(fmt(r.params.get(n))) for n in names], f"{fmt(r.value)} ± {fmt(r.seed_std)}",
                       f"{r.n_completed} of {r.n_seeds} ([red]{r.n_failed} failed[/])" if r.n_failed else str(r.n_completed))
     console.print(table)
-    console.print("trials: " + ", ".join(f"{v} {k}" for k, v in sorted(report.counts.items())), highlight=False)
+    console.print("trials: " + esc(", ".join(f"{v} {k}" for k, v in sorted(report.counts.items()))), highlight=False)
 
 
 def _render_recheck(rc: Any, names: list[str]) -> None:
     table = new_table(f"winner re-check on fresh seeds {list(rc.fresh_seeds)} (Welch, Holm at alpha {rc.alpha:g})",
                   title_justify="left")
     for col in ("trial", *names, "search mean", "fresh mean ± std", "p (Holm)", "vs winner"):
-        table.add_column(col)
+        table.add_column(esc(col))
     for e in rc.entries:
         if e.trial == rc.winner.trial:
             vs = "[bold]winner[/]"
         else:
             vs = f"[{VERDICT_STYLE[e.distinguishable]}]{'worse' if e.distinguishable else 'indistinguishable'}[/]"
-        table.add_row(str(e.trial), *[fmt(e.params.get(n)) for n in names], fmt(e.search_mean),
+        table.add_row(str(e.trial), *[esc(fmt(e.params.get(n))) for n in names], fmt(e.search_mean),
                       f"{fmt(e.fresh_mean)} ± {fmt(e.fresh_std)}", fmt(e.p_adjusted, 3), vs)
     console.print(table)
-    console.print(rc.sentence, highlight=False)
+    console.print(esc(rc.sentence), highlight=False)
 
 
 def _render_importance(imp: Any) -> None:
@@ -96,13 +96,13 @@ def _render_importance(imp: Any) -> None:
     for col in ("rank", "parameter", "importance", "interval", "beats noise", "matters", "prior (seed 004)", "reading"):
         table.add_column(col)
     for p in imp.params:
-        table.add_row(str(p.rank), p.name, fmt(p.importance, 3), f"{fmt(p.ci_low, 3)} – {fmt(p.ci_high, 3)}",
+        table.add_row(str(p.rank), esc(p.name), fmt(p.importance, 3), f"{fmt(p.ci_low, 3)} – {fmt(p.ci_high, 3)}",
                       f"{p.above_noise:.0%}", "[green]yes[/]" if p.matters else "no",
-                      f"{p.prior}" + (f" ({p.prior_row})" if p.prior_row else ""), p.reading)
+                      esc(f"{p.prior}" + (f" ({p.prior_row})" if p.prior_row else "")), esc(p.reading))
     n = imp.noise
     table.add_row("", "(noise)", fmt(n[0], 3), f"{fmt(n[1], 3)} – {fmt(n[2], 3)}", "", "", "reference", "a random parameter")
     console.print(table)
-    console.print(imp.sentence, highlight=False)
+    console.print(esc(imp.sentence), highlight=False)
 
 
 def render_report(report: Any) -> None:
@@ -111,24 +111,24 @@ def render_report(report: Any) -> None:
         rule(f"stage 1: learning rate on the training loss ({lr.meta.objective.describe()})")
         _render_trials(lr)
         for s in lr.slices:
-            console.print(f"slice {s.name}: {s.note}", highlight=False)
+            console.print(esc(f"slice {s.name}: {s.note}"), highlight=False)
         rule("stage 2: the other parameters on validation")
     _render_trials(report)
     if report.meta.fixed:
-        console.print("fixed: " + _short(report.meta.fixed), highlight=False)
+        console.print("fixed: " + esc(_short(report.meta.fixed)), highlight=False)
     names = report.meta.parsed_space.names
     if report.recheck is not None:
         _render_recheck(report.recheck, names)
     if report.importance is not None:
         _render_importance(report.importance)
     for s in report.slices:
-        console.print(f"slice {s.name}: {s.note}", highlight=False)
+        console.print(esc(f"slice {s.name}: {s.note}"), highlight=False)
     if report.plot:
-        console.print(f"slice plots: [bold]{report.plot}[/]")
+        console.print(f"slice plots: [bold]{esc(report.plot)}[/]")
     for note in report.notes:
-        console.print(f"[yellow]note:[/] {note}", highlight=False)
-    console.print(f"[dim]resume or extend: run the same command again (a larger --trials adds trials); "
-                  f"study {report.study} in {report.storage or 'memory'}[/]", highlight=False)
+        console.print(f"[yellow]note:[/] {esc(note)}", highlight=False)
+    console.print("[dim]" + esc(f"resume or extend: run the same command again (a larger --trials adds trials); "
+                                f"study {report.study} in {report.storage or 'memory'}") + "[/]", highlight=False)
 
 
 def _analyze(ctx: Any, outcome: Any, *, top_k: int, recheck_seeds: int, alpha: float, importance: str,
@@ -243,7 +243,8 @@ def _sweep(param: list[str] | None, set_: list[str] | None, sampler: str, trials
             lr = LrOnTrain(_lr_param(spec.space, lr_param), train_metric, f"series-{lr_objective}",
                            lr_trials or lr_stage_trials(trials))
             if not as_json:
-                console.print(f"stage 1: {lr.param} on {train_metric} ({lr_objective} of the series), {lr.trials} trials")
+                console.print(esc(f"stage 1: {lr.param} on {train_metric} ({lr_objective} of the series), "
+                                  f"{lr.trials} trials"), highlight=False)
             printer.metric = train_metric
             first, second = run_lr_on_train(spec, lr, ctx.store, observer=observer)
             printer.metric = ctx.config.metric.name
@@ -269,7 +270,7 @@ def _sweep(param: list[str] | None, set_: list[str] | None, sampler: str, trials
         if as_json:
             print_json({"interrupted": True, "outcome": stopped, "message": msg})
         else:
-            err_console.print(f"[yellow]{msg}[/]", highlight=False)
+            err_console.print(f"[yellow]{esc(msg)}[/]", highlight=False)
         raise typer.Exit(EXIT_INTERRUPTED)
     if as_json:
         print_json(report)
@@ -343,8 +344,8 @@ def _ls(storage: str | None, as_json: bool) -> None:
     for col in ("study", "commit", "metric", "trials", "best", "space"):
         table.add_column(col)
     for r in rows:
-        table.add_row(r["study"], (r["commit"] or "")[:8], str(r["metric"]), str(r["trials"]), fmt(r["best"]),
-                      " ".join(r["space"] or []))
+        table.add_row(esc(r["study"]), esc((r["commit"] or "")[:8]), esc(r["metric"]), str(r["trials"]), fmt(r["best"]),
+                      esc(" ".join(r["space"] or [])))
     console.print(table)
 
 
@@ -402,14 +403,15 @@ def _suggest(name: list[str] | None, seeds: int, profile: str | None, as_json: b
     for col in ("#", "parameter", "found in", "current", "prior", "search", "range", "first trial", "why"):
         table.add_column(col)
     for i, p in enumerate(result.params, 1):
-        table.add_row(str(i), p.name, p.source, fmt(p.current), f"{p.sensitivity}" + (f" ({p.prior})" if p.prior else ""),
-                      "[green]yes[/]" if p.search else "fixed", p.spec or "—", f"{fmt(p.default)} ({p.default_note})"
-                      if p.default_note else "—", p.reason)
+        table.add_row(str(i), esc(p.name), esc(p.source), esc(fmt(p.current)),
+                      esc(f"{p.sensitivity}" + (f" ({p.prior})" if p.prior else "")),
+                      "[green]yes[/]" if p.search else "fixed", esc(p.spec or "—"),
+                      esc(f"{fmt(p.default)} ({p.default_note})") if p.default_note else "—", esc(p.reason))
     console.print(table)
     for note in result.notes:
-        console.print(f"[yellow]note:[/] {note}", highlight=False)
-    console.print("first trial: " + _short(result.first_trial), highlight=False)
-    console.print(f"[bold]{result.command}[/]", highlight=False, soft_wrap=True)
+        console.print(f"[yellow]note:[/] {esc(note)}", highlight=False)
+    console.print("first trial: " + esc(_short(result.first_trial)), highlight=False)
+    console.print(f"[bold]{esc(result.command)}[/]", highlight=False, soft_wrap=True)
 
 
 def register(command: Any, app: Any) -> None:

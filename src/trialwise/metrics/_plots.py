@@ -31,6 +31,13 @@ DPI = 120
 """Resolution of saved PNG files."""
 
 
+def plain_label(text: object) -> str:
+    """``text`` for a matplotlib label, shown as written: every ``$`` is escaped, so a class, series or
+    parameter name such as ``$\\foo$`` is not parsed as mathtext (a ValueError when the figure is drawn).
+    Every label drawn from user data goes through this."""
+    return str(text).replace("$", r"\$")
+
+
 @dataclass(frozen=True, eq=False)
 class ConfusionMatrixPlot(Record):
     names: tuple[str, ...]
@@ -100,8 +107,8 @@ def _draw_confusion(ax: Any, fig: Any, d: ConfusionMatrixPlot) -> None:
     k = len(d.names)
     im = ax.imshow(d.colour, cmap="Blues", vmin=0, vmax=1 if d.normalized else None)
     fig.colorbar(im, ax=ax, label="share of true class" if d.normalized else "count")
-    ax.set_xticks(range(k), labels=list(d.names), rotation=90 if k > 8 else 0)
-    ax.set_yticks(range(k), labels=list(d.names))
+    ax.set_xticks(range(k), labels=[plain_label(n) for n in d.names], rotation=90 if k > 8 else 0)
+    ax.set_yticks(range(k), labels=[plain_label(n) for n in d.names])
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     if k <= MAX_ANNOTATED_CLASSES:
@@ -115,7 +122,7 @@ def _draw_confusion(ax: Any, fig: Any, d: ConfusionMatrixPlot) -> None:
 def _draw_pr(ax: Any, d: PRCurvePlot) -> None:
     for line in d.lines:
         ax.step(line.recall, line.precision, where="post",
-                label=f"{line.name} (AP {line.average_precision:.3f})")
+                label=plain_label(f"{line.name} (AP {line.average_precision:.3f})"))
     if len(d.lines) == 1:
         ax.axhline(d.lines[0].prevalence, ls=":", color="grey", label="chance (prevalence)")
     ax.set_xlabel("recall")
@@ -160,7 +167,7 @@ def save_plot(data: ConfusionMatrixPlot | PRCurvePlot | RiskCoveragePlot, path: 
         _draw_pr(ax, data)
     else:
         _draw_risk_coverage(ax, data)
-    ax.set_title(data.title)
+    ax.set_title(plain_label(data.title))
     fig.tight_layout()
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from trialwise.metrics._common import Record
+from trialwise.metrics._plots import plain_label
 from trialwise.tune._space import Space
 
 __all__ = ["MIN_SHAPE_TRIALS", "SLICE_BINS", "SliceBin", "SliceData", "save_slices", "slice_data"]
@@ -187,7 +188,7 @@ def save_slices(slices: Sequence[SliceData], path: str | Path, *, metric: str = 
             ax.scatter(np.asarray(xpos)[order] + jitter, np.asarray(s.y)[order], c=colour, cmap="viridis", s=18, alpha=0.8)
             ax.errorbar(range(len(s.bins)), [b.mean for b in s.bins],
                         yerr=[0 if math.isnan(b.std) else b.std for b in s.bins], fmt="o-", color="crimson", capsize=3)
-            ax.set_xticks(range(len(labels)), labels=labels)
+            ax.set_xticks(range(len(labels)), labels=[plain_label(x) for x in labels])
         else:
             xs = np.asarray(s.x, dtype=float)
             ax.scatter(xs[order], np.asarray(s.y)[order], c=colour, cmap="viridis", s=18, alpha=0.8)
@@ -198,15 +199,15 @@ def save_slices(slices: Sequence[SliceData], path: str | Path, *, metric: str = 
             if s.log:
                 ax.set_xscale("log")
         head = s.name + (f"  (importance {importance[s.name]:.2f})" if importance and s.name in importance else "")
-        ax.set_title(head, fontsize=10)
-        ax.set_xlabel(s.name + (" (log scale)" if s.log else ""))
-        ax.set_ylabel(metric)
+        ax.set_title(plain_label(head), fontsize=10)
+        ax.set_xlabel(plain_label(s.name + (" (log scale)" if s.log else "")))
+        ax.set_ylabel(plain_label(metric))
         if s.shape in ("low", "high", "monotone", "few"):
             flag = {"low": "best at the low edge", "high": "best at the high edge", "monotone": "monotone: no U-shape",
                     "few": "too few trials for a shape"}[s.shape]
             ax.text(0.02, 0.02, flag, transform=ax.transAxes, fontsize=8, color="crimson")
     if title:
-        fig.suptitle(title, fontsize=11)
+        fig.suptitle(plain_label(title), fontsize=11)
     fig.tight_layout()
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
