@@ -49,9 +49,10 @@ def record_run(store: Store, run_id: str, run_dir: Path, metric: MetricConfig, *
     if data.config:
         store.set_params(run_id, data.config)
     summary = summarize(data.points, data.summary, metric.name, metric.summary, metric.direction)
-    from trialwise.errors._store import register_predictions  # numpy: loaded only when a run ends
+    if (run_dir / F.PREDICTIONS_DIR).is_dir():  # trialwise.errors loads numpy and more: only when needed
+        from trialwise.errors._store import register_predictions
 
-    register_predictions(store, run_id, run_dir)
+        register_predictions(store, run_id, run_dir)
     store.set_summary(run_id, summary)
     if status != "completed" and not error:
         error = read_tail(run_dir / F.STDERR_FILE) or None
