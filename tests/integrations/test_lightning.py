@@ -135,3 +135,23 @@ def test_pytorch_lightning_package_writes_the_files_the_runner_ingests(tmp_path)
     assert {"train_loss_step", "train_loss_epoch", "val/acc", "probe/grad_norm_max"} <= keys
     assert data.config["lr"] == 0.1 and data.config["optimizer.momentum"] == 0.0
     assert os.path.isdir(run_dir / "trialwise" / "pl-run" / "checkpoints")
+
+
+def test_each_package_gets_its_own_real_subclasses_importable_by_name():
+    import pickle
+
+    import lightning.pytorch as lpt
+
+    from trialwise.integrations import lightning as twl
+
+    logger, callback = twl.TrialwiseLogger(save_dir="/tmp/x"), twl.TrialwiseCallback(every=3)
+    assert isinstance(logger, lpt.loggers.Logger) and isinstance(callback, lpt.Callback)
+    assert f"{type(logger).__module__}.{type(logger).__qualname__}" == "trialwise.integrations.lightning.TrialwiseLogger"
+    copy = pickle.loads(pickle.dumps(logger))  # spawned DDP workers receive the trainer pickled
+    assert copy.name == "trialwise" and copy.save_dir == "/tmp/x" and copy.status is None
+    assert pickle.loads(pickle.dumps(callback)).every == 3
+    pl = pytest.importorskip("pytorch_lightning")
+    from trialwise.integrations import pytorch_lightning as twpl
+
+    assert issubclass(twpl.TrialwiseLogger, pl.loggers.Logger) and not issubclass(twpl.TrialwiseLogger, lpt.loggers.Logger)
+    assert issubclass(twpl.TrialwiseCallback, pl.Callback)
