@@ -39,7 +39,7 @@ command("export", _core.export_cmd)
 
 def _register_optional() -> None:
     """Commands of other capabilities register themselves here (import is cheap: no heavy deps)."""
-    from trialwise.cli import ablate, checks, decide, demo, diagnose, errors, store, tune
+    from trialwise.cli import ablate, checks, decide, demo, diagnose, errors, store, tune, ui
 
     demo.register(command)
     decide.register(command, app)
@@ -49,6 +49,7 @@ def _register_optional() -> None:
     errors.register(command, app)
     tune.register(command, app)
     store.register(command, app)
+    ui.register(command, app)
 
 
 _register_optional()
