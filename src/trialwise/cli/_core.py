@@ -133,6 +133,42 @@ def run_cmd(
         raise typer.Exit(EXIT_INTERRUPTED)
 
 
+def resume_cmd(
+    experiment: str = typer.Argument(..., help="Experiment id, name, tag or git ref."),
+    jobs: int = typer.Option(None, help="Parallel runs (default: config, else GPUs, else cores)."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Run again only the seeds of an experiment that did not complete (failed, crashed, killed,
+    timed out, or left running by a runner that was killed), each with its original seed."""
+    from trialwise.runner import LocalBackend, recover_stale_runs, spec_for_experiment
+    from trialwise.runner._outputs import prune_stale_worktrees
+    from trialwise.store._select import counted_runs, select_experiment
+
+    ctx = context()
+    prune_stale_worktrees(ctx.root)
+    recover_stale_runs(ctx.store, ctx.config.metric)
+    exp = select_experiment(ctx.store, ctx.root, experiment)
+    seeds = sorted({r.seed for r in ctx.store.runs(exp.id)})
+    done = {r.seed for r in counted_runs(ctx.store, exp).completed}
+    missing = [s for s in seeds if s not in done]
+    if not missing:
+        if as_json:
+            print_json({"experiment": exp.to_dict(), "resumed": [], "runs": []})
+        else:
+            console.print(f"nothing to resume: all {len(seeds)} seed(s) of {esc(exp.name)} completed", highlight=False)
+        return
+    spec = spec_for_experiment(exp, ctx.root, ctx.config, seeds=missing)
+    result = execute(ctx, spec, LocalBackend(jobs or ctx.config.jobs), quiet=as_json, notes=False)
+    if as_json:
+        print_json({**result.to_dict(), "resumed": missing})
+    else:
+        console.print(f"resumed seed(s) {', '.join(map(str, missing))} of {esc(exp.name)}", highlight=False)
+        render_experiment(ctx, exp, list(counted_runs(ctx.store, exp).runs))
+        print_run_notes(result)
+    if result.interrupted:
+        raise typer.Exit(EXIT_INTERRUPTED)
+
+
 def print_run_notes(result: Any) -> None:
     """The warnings and hints of an experiment's run, after its table (user text escaped)."""
     for warning in result.warnings:

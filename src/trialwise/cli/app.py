@@ -35,6 +35,7 @@ command("run", _core.run_cmd, context_settings={"allow_extra_args": True, "ignor
 command("ls", _core.ls_cmd)
 command("show", _core.show_cmd)
 command("export", _core.export_cmd)
+command("resume", _core.resume_cmd)
 
 
 def _register_optional() -> None:
