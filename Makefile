@@ -18,8 +18,10 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/trialwise demo
 
+# -n auto: one worker per core (pytest-xdist); --dist loadfile keeps a file's tests, and the
+# session fixtures they share (a digits store, a browser, a PostgreSQL server), on one worker
 test: $(STAMP)
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider -n auto --dist loadfile
 
 bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done
