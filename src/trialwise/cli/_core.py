@@ -253,7 +253,7 @@ def ls_cmd(as_json: bool = JsonOpt, all_: bool = typer.Option(False, "--all", he
     """List experiments with their runs' status and metric (mean ± std)."""
     from trialwise.runner import recover_stale_runs
 
-    from trialwise.store._select import counted_runs
+    from trialwise.store._select import select_counted
 
     from trialwise.runner._outputs import prune_stale_worktrees
 
@@ -261,10 +261,13 @@ def ls_cmd(as_json: bool = JsonOpt, all_: bool = typer.Option(False, "--all", he
     prune_stale_worktrees(ctx.root)  # first: a killed run's outputs (its TensorBoard logs) reach its run dir
     recover_stale_runs(ctx.store, ctx.config.metric)
     rows = []
+    by_experiment: dict[str, list[Any]] = {}
+    for run in ctx.store.runs():  # every run in two statements, however many experiments there are
+        by_experiment.setdefault(run.experiment_id, []).append(run)
     for exp in ctx.store.experiments():
         if exp.kind == "standalone" and not all_:
             continue
-        selection = counted_runs(ctx.store, exp)  # one run per seed: older re-runs are history
+        selection = select_counted(by_experiment.get(exp.id, []))  # one run per seed: older re-runs are history
         runs = list(selection.runs)
         metric = exp.metric_name or ctx.config.metric.name
         mean, std = mean_std(_metric_values(runs, metric))
