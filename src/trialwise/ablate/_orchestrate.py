@@ -70,7 +70,8 @@ from trialwise.decide import (
 )
 from trialwise.metrics._common import Record
 from trialwise.provenance import git, resolve_ref
-from trialwise.runner import ExperimentResult, LaunchSpec, LocalBackend, run_experiment
+from trialwise.runner import ExperimentResult, LaunchSpec, make_backend, run_experiment
+
 from trialwise.settings import Config
 from trialwise.stats._compare import ArmSummary, _arm
 from trialwise.store._records import Experiment
@@ -118,7 +119,7 @@ def local_executor(store: Store, jobs: int | None = None) -> Executor:
     """An executor that runs seeds on this machine, ``jobs`` at a time, without a display."""
 
     def execute(spec: LaunchSpec) -> ExperimentResult:
-        result = run_experiment(spec, store, LocalBackend(jobs or spec.config.jobs))
+        result = run_experiment(spec, store, make_backend(spec.config, jobs))
         if result.interrupted:
             raise KeyboardInterrupt
         return result

@@ -29,6 +29,10 @@ ENV_SEED = "TRIALWISE_SEED"
 ENV_PROFILE = "TRIALWISE_PROFILE"
 ENV_MODE = "TRIALWISE_MODE"
 ENV_DRY_RUN = "TRIALWISE_DRY_RUN"
+ENV_BACKEND = "TRIALWISE_BACKEND"
+"""``local`` or ``ray``: the backend every launching command uses (``trialwise --backend``)."""
+ENV_RAY_ADDRESS = "TRIALWISE_RAY_ADDRESS"
+"""The Ray cluster when ``--address`` and ``[ray] address`` are not given."""
 
 
 def write_json_atomic(path: Path, data: Any) -> None:

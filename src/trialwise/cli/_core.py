@@ -110,10 +110,13 @@ def run_cmd(
     allow_dirty: bool = typer.Option(False, help="Run uncommitted changes; records the patch, marks runs dirty."),
     rerun: bool = typer.Option(False, help="Re-run seeds even if identical completed runs exist."),
     tag: str = typer.Option(None, help="Also tag the commit with this name."),
+    backend: str = typer.Option(None, help="local | ray (default: config `backend`)."),
+    address: str = typer.Option(None, help="Ray cluster: auto, HOST:PORT or ray://HOST:PORT (default: [ray] address)."),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Run N seeds of an experiment from an exact commit, in an isolated worktree."""
-    from trialwise.runner import LaunchSpec, LocalBackend, parse_overrides
+    """Run N seeds of an experiment from an exact commit, each in its own worktree."""
+    from trialwise.runner import LaunchSpec, make_backend, parse_overrides
+
     from trialwise.runner._experiment import parse_seed_list
 
     ctx = context()
@@ -123,7 +126,7 @@ def run_cmd(
         seeds=parse_seed_list(seed_list) if seed_list else None,
         allow_dirty=allow_dirty, rerun=rerun, tag=tag, timeout=timeout,
     )
-    result = execute(ctx, spec, LocalBackend(jobs or ctx.config.jobs), quiet=as_json, notes=False)
+    result = execute(ctx, spec, make_backend(ctx.config, jobs, backend, address), quiet=as_json, notes=False)
     if as_json:
         print_json(result)
     else:
@@ -140,7 +143,8 @@ def resume_cmd(
 ) -> None:
     """Run again only the seeds of an experiment that did not complete (failed, crashed, killed,
     timed out, or left running by a runner that was killed), each with its original seed."""
-    from trialwise.runner import LocalBackend, recover_stale_runs, spec_for_experiment
+    from trialwise.runner import make_backend, recover_stale_runs, spec_for_experiment
+
     from trialwise.runner._outputs import prune_stale_worktrees
     from trialwise.store._select import counted_runs, select_experiment
 
@@ -158,7 +162,7 @@ def resume_cmd(
             console.print(f"nothing to resume: all {len(seeds)} seed(s) of {esc(exp.name)} completed", highlight=False)
         return
     spec = spec_for_experiment(exp, ctx.root, ctx.config, seeds=missing)
-    result = execute(ctx, spec, LocalBackend(jobs or ctx.config.jobs), quiet=as_json, notes=False)
+    result = execute(ctx, spec, make_backend(ctx.config, jobs), quiet=as_json, notes=False)
     if as_json:
         print_json({**result.to_dict(), "resumed": missing})
     else:
@@ -200,10 +204,11 @@ def execute(ctx: Any, spec: Any, backend: Any, quiet: bool = False, notes: bool 
 def launcher(ctx: Any, jobs: int | None, quiet: bool) -> Any:
     """``launch(spec)`` for library code that runs experiments: the live display (none when
     ``quiet``) on the local backend; Ctrl-C exits 130 once the runs are marked ``killed``."""
-    from trialwise.runner import LocalBackend
+    from trialwise.runner import make_backend
+
 
     def launch(spec: Any) -> Any:
-        res = execute(ctx, spec, LocalBackend(jobs or ctx.config.jobs), quiet=quiet)
+        res = execute(ctx, spec, make_backend(ctx.config, jobs), quiet=quiet)
         if res.interrupted:
             raise typer.Exit(EXIT_INTERRUPTED)
         return res

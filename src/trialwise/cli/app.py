@@ -22,8 +22,22 @@ def _version(value: bool) -> None:
 
 
 @app.callback()
-def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version.")) -> None:
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+    backend: str = typer.Option(None, help="local | ray: the backend of every command that launches runs."),
+    address: str = typer.Option(None, help="The Ray cluster (auto, HOST:PORT, ray://HOST:PORT)."),
+) -> None:
     """trialwise."""
+    import os
+
+    from trialwise.api import _files as F
+
+    if backend:
+        if backend not in ("local", "ray"):
+            raise typer.BadParameter("--backend must be local or ray")
+        os.environ[F.ENV_BACKEND] = backend
+    if address:
+        os.environ[F.ENV_RAY_ADDRESS] = address
 
 
 def command(name: str, fn: object, **kw: object) -> None:

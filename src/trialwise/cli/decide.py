@@ -192,7 +192,8 @@ def _baseline(ref: str | None, seeds: int | None, profile: str | None, mode: str
 
     from trialwise.cli._core import execute, render_experiment
     from trialwise.decide import BASELINE_KIND, staleness
-    from trialwise.runner import LaunchSpec, LocalBackend
+    from trialwise.runner import LaunchSpec, make_backend
+
 
     ctx = context()
     ref = ref or ctx.config.baseline.ref
@@ -208,7 +209,7 @@ def _baseline(ref: str | None, seeds: int | None, profile: str | None, mode: str
             console.print(esc(f"baseline {ref}{f' [{m}]' if m else ''} is stale: " + "; ".join(reasons)), highlight=False)
         spec = LaunchSpec(root=ctx.root, config=ctx.config, ref=ref, profile=profile, mode=m, n_seeds=seeds,
                           kind=BASELINE_KIND, rerun=True, batch=f"{time.time():.6f}")
-        res = execute(ctx, spec, LocalBackend(jobs or ctx.config.jobs), quiet=as_json)
+        res = execute(ctx, spec, make_backend(ctx.config, jobs), quiet=as_json)
         out.append({"mode": m, "stale": bool(reasons), "reasons": reasons, "ran": res.to_dict()})
         if not as_json:
             render_experiment(ctx, res.experiment, res.runs)
@@ -271,7 +272,8 @@ def gate_cmd(
     from trialwise.cli._core import execute
     from trialwise.decide import EXIT_UNDECIDED, REQUIREMENTS, GateResult, decide, holm_adjust, judge, markdown_summary
     from trialwise.decide._arms import SECONDS_PER_DAY
-    from trialwise.runner import LaunchSpec, LocalBackend
+    from trialwise.runner import LaunchSpec, make_backend
+
 
     if require not in REQUIREMENTS:
         raise UsageError(f"--require must be one of {', '.join(REQUIREMENTS)}, got '{require}'")
@@ -285,10 +287,10 @@ def gate_cmd(
             exps = []
             for ref in (against, "HEAD"):
                 spec = LaunchSpec(root=ctx.root, config=ctx.config, ref=ref, profile=profile, mode=m, n_seeds=seeds)
-                res = execute(ctx, spec, LocalBackend(jobs or ctx.config.jobs), quiet=as_json)
+                res = execute(ctx, spec, make_backend(ctx.config, jobs), quiet=as_json)
                 old = [r for r in res.runs if r.id in res.reused and (time.time() - (r.ended_at or 0)) / SECONDS_PER_DAY > ctx.config.baseline.max_age_days]
                 if old:  # reused results past baseline.max_age_days are not fresh: run again
-                    res = execute(ctx, LaunchSpec(**{**spec.__dict__, "rerun": True}), LocalBackend(jobs or ctx.config.jobs), quiet=as_json)
+                    res = execute(ctx, LaunchSpec(**{**spec.__dict__, "rerun": True}), make_backend(ctx.config, jobs), quiet=as_json)
                 if res.interrupted:
                     raise typer.Exit(EXIT_INTERRUPTED)
                 exps.append(res.experiment)

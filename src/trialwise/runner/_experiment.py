@@ -550,7 +550,8 @@ class _Recording(Observer):
         self.finisher = finisher
 
     def started(self, task: Task, pid: int | None) -> None:
-        self.store.update_run(task.run_id, pid=pid, started_at=time.time())
+        # a remote run (Ray) has no local pid: the run keeps the runner's, so a killed runner's runs are recovered
+        self.store.update_run(task.run_id, started_at=time.time(), **({"pid": pid} if pid is not None else {}))
         self.finisher.started(task, pid)
         self.inner.started(task, pid)
 

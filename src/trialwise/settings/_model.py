@@ -129,9 +129,20 @@ class WorktreeConfig(_Strict):
 
 class ResourcesConfig(_Strict):
     """What each run may use.  ``threads``: CPU threads per run (``OMP_NUM_THREADS`` and
-    friends); by default the cores are shared out among the runs going at once."""
+    friends); by default the cores are shared out among the runs going at once.  ``cpus``,
+    ``gpus`` and ``custom`` are what a run asks the Ray backend for (``gpus`` defaults to 0 there;
+    locally ``gpus_per_run`` applies)."""
 
     threads: int | None = Field(default=None, ge=1)
+    cpus: float = Field(default=1.0, gt=0)
+    gpus: float | None = Field(default=None, ge=0)
+    custom: dict[str, float] = Field(default_factory=dict)
+
+
+class RayConfig(_Strict):
+    """The Ray cluster of ``backend = "ray"``: ``auto``, ``HOST:PORT`` or ``ray://HOST:PORT``."""
+
+    address: str | None = None
 
 
 class BaselineConfig(_Strict):
@@ -158,6 +169,8 @@ class Config(_Strict):
     worktree: WorktreeConfig = Field(default_factory=WorktreeConfig)
     baseline: BaselineConfig = Field(default_factory=BaselineConfig)
     resources: ResourcesConfig = Field(default_factory=ResourcesConfig)
+    backend: Literal["local", "ray"] = "local"
+    ray: RayConfig = Field(default_factory=RayConfig)
     diagnose: dict[str, dict[str, str | float | int]] = Field(default_factory=dict)
 
     @field_validator("workdir")

@@ -10,7 +10,8 @@ from typing import Any
 
 from trialwise._exceptions import DataError
 from trialwise.metrics._common import Record
-from trialwise.runner import LocalBackend, spec_for_experiment
+from trialwise.runner import make_backend, spec_for_experiment
+
 from trialwise.settings import Config
 from trialwise.store._store import Store
 from trialwise.tune._importance import DEFAULT_BOOTSTRAP, ImportanceResult, bootstrap_importance
@@ -63,7 +64,7 @@ def fresh_runner(store: Store, root: Path, config: Config, objective: Objective,
         exp = store.experiment(trial.experiment_id)
         label = trial_label(study, trial.number, recheck=True) if study else None
         result = go(spec_for_experiment(exp, root, config, seeds=seeds, timeout=timeout, label=label),
-                    LocalBackend(jobs or config.jobs))
+                    make_backend(config, jobs))
         if result.interrupted:
             raise SweepInterrupted(f"re-check of trial {trial.number} interrupted")
         return seed_values(store, [r for r in result.runs if r.seed in set(seeds)], objective)

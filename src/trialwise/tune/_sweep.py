@@ -22,7 +22,8 @@ from typing import Any
 
 from trialwise._exceptions import DataError, TrialwiseError, UsageError
 from trialwise.metrics._common import Record
-from trialwise.runner import Backend, ExperimentResult, LaunchSpec, LocalBackend, prepare, run_experiment
+from trialwise.runner import Backend, ExperimentResult, LaunchSpec, make_backend, prepare, run_experiment
+
 from trialwise.settings import Config
 from trialwise.store._records import Run
 from trialwise.store._store import Store
@@ -289,7 +290,7 @@ def run_sweep(spec: SweepSpec, store: Store, *, launch: Launch | None = None,
         ls = LaunchSpec(root=spec.root, config=spec.config, command=spec.command, ref=commit, profile=spec.profile,
                         mode=spec.mode, overrides=_sorted({**dict(spec.space.fixed), **params}), n_seeds=spec.seeds,
                         timeout=spec.timeout, kind=SWEEP_KIND, label=trial_label(name, trial.number))
-        inner = LocalBackend(spec.jobs or spec.config.jobs)
+        inner = make_backend(spec.config, spec.jobs)
 
         def reporter(step: int, value: float) -> bool:
             trial.report(value, step)
