@@ -337,6 +337,9 @@ def show_cmd(experiment: str = typer.Argument(..., help="Experiment id, name, ta
     prov.add_column("key")
     prov.add_column("value")
     prov.add_row("commit", exp.commit_sha + (" [red](dirty: patch recorded)[/]" if exp.dirty else ""))
+    imported = exp.launch.get("imported") if isinstance(exp.launch, dict) else None
+    if imported:
+        prov.add_row("imported", esc(imported.get("provenance", "")))
     prov.add_row("ref / branch", esc(f"{exp.ref} / {exp.branch or '—'}"))
     prov.add_row("command", esc(shlex.join(exp.command)))
     prov.add_row("profile / mode", esc(f"{exp.profile or '—'} / {exp.mode or '—'}"))

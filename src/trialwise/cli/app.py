@@ -54,7 +54,7 @@ command("resume", _core.resume_cmd)
 
 def _register_optional() -> None:
     """Commands of other capabilities register themselves here (import is cheap: no heavy deps)."""
-    from trialwise.cli import ablate, checks, decide, demo, diagnose, errors, store, tune, ui
+    from trialwise.cli import ablate, checks, decide, demo, diagnose, errors, imports, store, tune, ui
 
     demo.register(command)
     decide.register(command, app)
@@ -65,6 +65,7 @@ def _register_optional() -> None:
     tune.register(command, app)
     store.register(command, app)
     ui.register(command, app)
+    imports.register(command, app)
 
 
 _register_optional()

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from trialwise.provenance import changed_metric_files, diff_fingerprints, ref_tip
-from trialwise.store._records import Experiment, Run
+from trialwise.store._records import Experiment, Run, has_commit
 from trialwise.store._select import counted_runs
 from trialwise.store._store import Store
 
@@ -132,11 +132,16 @@ def check_arms(store: Store, root: Path, base: Arm, cand: Arm, *, max_age_days: 
             refusals.append(
                 f"{arm.label} has {n_ok} completed seed(s) with a value of the metric; at least "
                 f"{MIN_SEEDS_FOR_VERDICT} per arm are needed to estimate the variance (pattern #1): "
-                f"`trialwise run --ref {arm.experiment.commit_sha[:8]} --seeds 5`"
+                + ("import more seeds of it (runs that differ only in their seed)" if _imported(arm.experiment)
+                   else f"`trialwise run --ref {arm.experiment.commit_sha[:8]} --seeds 5`")
             )
         same = identical_seed_refusal(store, arm)
         if same:
             refusals.append(same)
+    for arm in (base, cand):
+        unknown = provenance_unknown(arm.experiment)
+        if unknown:
+            warnings.append(unknown)
     for what in ("profile", "mode"):
         a, b = getattr(base.experiment, what), getattr(cand.experiment, what)
         if a != b:
@@ -208,6 +213,22 @@ def check_arms(store: Store, root: Path, base: Arm, cand: Arm, *, max_age_days: 
         warnings.append(f"the arms ran in different environments (pattern #9, external factors): {shown}{more}")
     return Checks(refusals, warnings, diff, changed, stale=any(w.startswith("stale") for w in warnings),
                   launch_diff=launch_diff(base.experiment, cand.experiment))
+
+
+def _imported(exp: Experiment) -> bool:
+    """Whether ``exp`` was imported from another tool (``trialwise import``) rather than run here."""
+    return isinstance(exp.launch, dict) and bool(exp.launch.get("imported"))
+
+
+def provenance_unknown(exp: Experiment) -> str | None:
+    """A warning when no git commit is known for ``exp`` (runs imported from a tool that recorded
+    none): its code cannot be checked out, re-run or diffed (pattern #4: a result must be repeatable)."""
+    if has_commit(exp):
+        return None
+    source = exp.launch["imported"].get("provenance") if _imported(exp) else None
+    how = f"its runs were {source} with no git commit recorded" if source else "no git commit is recorded for it"
+    return (f"provenance is unknown for {exp.name}: {how}, so the code that produced them cannot be checked "
+            "out, re-run or diffed; the comparison rests on the numbers alone")
 
 
 def _in_commit(root: Path, sha: str, path: str) -> bool:

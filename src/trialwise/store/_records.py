@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -14,6 +15,20 @@ FINISHED_OK = "completed"
 
 TERMINAL_STATUSES = RUN_STATUSES[1:]
 """Statuses a run ends with; :meth:`~trialwise.store._store.Store.set_terminal_status` never overwrites one."""
+
+
+UNKNOWN_COMMIT = "unknown"
+"""``commit_sha`` of an experiment whose code is not known: runs imported from a tool that recorded no
+git commit (``trialwise import``). A word, not an id, so it never matches a git ref."""
+
+COMMIT_ID = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
+"""A full git object id: SHA-1 (40 hex digits) or SHA-256 (64) (https://git-scm.com/docs/hash-function-transition)."""
+
+
+def has_commit(exp: Experiment) -> bool:
+    """Whether ``exp`` ran a known git commit (imports without one store :data:`UNKNOWN_COMMIT`;
+    predictions imported by ``trialwise errors import`` store ``"imported"``)."""
+    return COMMIT_ID.fullmatch(exp.commit_sha or "") is not None
 
 
 @dataclass(frozen=True)

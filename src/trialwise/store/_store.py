@@ -294,9 +294,7 @@ class Store:
     # -- experiments ----------------------------------------------------------------------
     def upsert_experiment(self, exp: Experiment) -> Experiment:
         """Insert ``exp`` unless an experiment with its id exists; return the stored one."""
-        values = exp.to_dict()
-        values["command"] = json.dumps(exp.command)
-        values["launch"] = json.dumps(exp.launch, sort_keys=True)
+        values = _experiment_values(exp)
         ex = S.experiments.c
         with self._tx() as conn:
             conn.execute(_insert_new(conn, S.experiments).values(**values))
@@ -393,6 +391,32 @@ class Store:
             conn.execute(insert(S.runs).values(**row))
         return Claim("created", row["id"])
 
+    def add_finished_runs(self, experiments: Sequence[Experiment], runs: Sequence[FinishedRun]) -> list[str]:
+        """Store whole runs that already ended elsewhere (``trialwise import``), in **one** transaction.
+
+        The ``experiments`` are inserted unless their id exists; each run whose id is not stored yet
+        is inserted with its params, summary and metric points; a run whose id exists is left as it
+        is, whole (``ON CONFLICT DO NOTHING``, so two imports at once store it once). Either all of
+        it is stored or, on any error, nothing. Returns the ids of the runs inserted."""
+        added: list[str] = []
+        with self._tx() as conn:
+            for exp in experiments:
+                conn.execute(_insert_new(conn, S.experiments).values(**_experiment_values(exp)))
+            for run in runs:
+                row = _new_run_values(run.values)
+                # RETURNING says whether the row went in on both databases (rowcount did not on PostgreSQL)
+                if conn.execute(_insert_new(conn, S.runs).values(**row).returning(S.runs.c.id)).first() is None:
+                    continue  # stored before (or by a concurrent import): its parts are there too
+                rid = row["id"]
+                for table, kv in ((S.params, {k: json.dumps(v, default=str) for k, v in run.params.items()}),
+                                  (S.summaries, {k: _float_or_none(v) for k, v in run.summary.items()})):
+                    if kv:
+                        conn.execute(_insert_new(conn, table), [{"run_id": rid, "key": k, "value": v}
+                                                                for k, v in kv.items()])
+                _insert_points(conn, rid, run.points)
+                added.append(rid)
+        return added
+
     def run(self, run_id: str) -> Run:
         runs = self._runs(S.runs.c.id.startswith(run_id, autoescape=True))
         if len(runs) != 1:
@@ -407,6 +431,13 @@ class Store:
         if status:
             cond.append(S.runs.c.status == status)
         return self._runs(and_(*cond) if cond else None)
+
+    def runs_by_id(self, run_ids: Sequence[str]) -> list[Run]:
+        """The stored runs among ``run_ids`` (exact ids; the others are not stored)."""
+        out: list[Run] = []
+        for chunk in _chunks(list(run_ids), 500):
+            out.extend(self._runs(S.runs.c.id.in_(chunk)))
+        return out
 
     def _runs(self, where: Any) -> list[Run]:
         with self._read() as conn:
@@ -538,6 +569,26 @@ class Store:
             q = q.where(S.artifacts.c.experiment_id == experiment_id)
         with self._read() as conn:
             return [dict(r._mapping) for r in conn.execute(q)]
+
+
+@dataclass(frozen=True)
+class FinishedRun:
+    """A run that ended elsewhere, with everything of it, for :meth:`Store.add_finished_runs`.
+
+    ``values`` are the run's columns (``id``, ``experiment_id``, ``seed``, ``status``, ...)."""
+
+    values: dict[str, Any]
+    params: dict[str, Any]
+    summary: dict[str, float]
+    points: Sequence[tuple[str, int | None, float, float | None, str]]
+
+
+def _experiment_values(exp: Experiment) -> dict[str, Any]:
+    """An experiment's column values with its JSON columns encoded."""
+    values = exp.to_dict()
+    values["command"] = json.dumps(exp.command)
+    values["launch"] = json.dumps(exp.launch, sort_keys=True)
+    return values
 
 
 def _run_values(values: dict[str, Any]) -> dict[str, Any]:
