@@ -90,6 +90,18 @@ def csv_cmd(
     _run_import(lambda: read_csv(file), group_by, seed_param, number_seeds, name, metric, as_json)
 
 
+def tensorboard_cmd(
+    logdir: str = typer.Argument(..., help="TensorBoard logdir: each directory with event files is a run."),
+    group_by: list[str] = GroupByOpt, seed_param: str = SeedParamOpt, number_seeds: bool = NumberSeedsOpt,
+    name: str = NameOpt, metric: str = MetricOpt, as_json: bool = JsonOpt,
+) -> None:
+    """Import the runs of a TensorBoard logdir: scalars with steps and wall times, hparams (HParams plugin)."""
+    from trialwise.importers import read_tensorboard
+
+    _run_import(lambda: read_tensorboard(logdir), group_by, seed_param, number_seeds, name, metric, as_json)
+
+
 def register(command: Any, app: Any) -> None:
     import_app.command("csv")(handle_errors(csv_cmd))
+    import_app.command("tensorboard")(handle_errors(tensorboard_cmd))
     app.add_typer(import_app, name="import")

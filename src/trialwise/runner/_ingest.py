@@ -248,18 +248,30 @@ def read_tensorboard_metrics(run_dir: Path) -> list[Point]:
 
     points: list[Point] = []
     for directory in sorted({f.parent for f in files}):
-        acc = EventAccumulator(str(directory), size_guidance={"scalars": 0, "tensors": 0})
+        acc = EventAccumulator(str(directory), size_guidance=TB_SIZE_GUIDANCE)
         acc.Reload()
-        tags = acc.Tags()
-        for tag in tags.get("scalars", []):
-            points.extend((tag, e.step, float(e.value), e.wall_time, "tensorboard") for e in acc.Scalars(tag))
-        for tag in tags.get("tensors", []):
-            for e in acc.Tensors(tag):
-                from tensorboard.util import tensor_util
+        points.extend(accumulator_points(acc))
+    return points
 
-                arr = tensor_util.make_ndarray(e.tensor_proto)
-                if arr.size == 1 and arr.dtype.kind in "fiu":
-                    points.append((tag, e.step, float(arr.reshape(())), e.wall_time, "tensorboard"))
+
+TB_SIZE_GUIDANCE = {"scalars": 0, "tensors": 0}
+"""EventAccumulator keeps every scalar and tensor event (0 = no sampling; its default keeps 10,000)."""
+
+
+def accumulator_points(acc: Any, source: str = "tensorboard") -> list[Point]:
+    """The scalar points of a loaded TensorBoard ``EventAccumulator``: ``add_scalar`` values and the
+    one-number tensors newer writers log scalars as (TF 2 ``tf.summary.scalar``)."""
+    points: list[Point] = []
+    tags = acc.Tags()
+    for tag in tags.get("scalars", []):
+        points.extend((tag, e.step, float(e.value), e.wall_time, source) for e in acc.Scalars(tag))
+    for tag in tags.get("tensors", []):
+        for e in acc.Tensors(tag):
+            from tensorboard.util import tensor_util
+
+            arr = tensor_util.make_ndarray(e.tensor_proto)
+            if arr.size == 1 and arr.dtype.kind in "fiu":
+                points.append((tag, e.step, float(arr.reshape(())), e.wall_time, source))
     return points
 
 
