@@ -29,11 +29,13 @@ GIT_IDENTITY_ENV = {
 """Identity for commits and tags trialwise itself makes (CI machines often have none)."""
 
 
-def git(cwd: str | Path, *args: str, check: bool = True, env: dict[str, str] | None = None) -> str:
-    """Run ``git args`` in ``cwd`` and return stdout; raise :class:`GitError` with stderr on failure."""
+def git(cwd: str | Path, *args: str, check: bool = True, env: dict[str, str] | None = None,
+        input: str | None = None) -> str:
+    """Run ``git args`` in ``cwd`` (``input`` on stdin) and return stdout; raise :class:`GitError`
+    with stderr on failure."""
     full_env = {**os.environ, **(env or {})}
     proc = subprocess.run(
-        ["git", *args], cwd=cwd, capture_output=True, text=True, env=full_env, check=False
+        ["git", *args], cwd=cwd, capture_output=True, text=True, env=full_env, check=False, input=input
     )
     if check and proc.returncode != 0:
         raise GitError(f"git {' '.join(args)} failed in {cwd}: {proc.stderr.strip() or proc.stdout.strip()}")
@@ -56,6 +58,10 @@ def repo_root(path: str | Path = ".") -> Path:
     return Path(out.strip())
 
 
+DIRTY_LINES_SHOWN = 20
+"""Dirty paths listed in a refusal (30,000 untracked files are counted, not printed)."""
+
+
 @dataclass(frozen=True)
 class DirtyState:
     """Files that make the working tree dirty."""
@@ -67,10 +73,14 @@ class DirtyState:
     def clean(self) -> bool:
         return not (self.modified or self.untracked)
 
-    def describe(self) -> str:
+    def describe(self, limit: int = DIRTY_LINES_SHOWN) -> str:
+        """The dirty paths, one per line, at most ``limit`` of them (the rest counted)."""
         lines = [f"  modified:  {p}" for p in self.modified]
         lines += [f"  untracked: {p}" for p in self.untracked]
+        if len(lines) > limit:
+            lines = lines[:limit] + [f"  ... and {len(lines) - limit} more (`git status` lists them all)"]
         return "\n".join(lines)
+
 
 
 def dirty_state(root: str | Path) -> DirtyState:
@@ -95,13 +105,15 @@ def dirty_patch(root: str | Path) -> str:
     """A patch of every uncommitted change, untracked files included (``git diff`` of HEAD vs tree)."""
     root = Path(root)
     untracked = dirty_state(root).untracked
+    # paths on stdin, NUL-separated: 30,000 untracked files would exceed the argument limit (E2BIG)
+    paths = "\0".join(untracked)
     if untracked:
-        git(root, "add", "--intent-to-add", "--", *untracked)
+        git(root, "add", "--intent-to-add", "--pathspec-from-file=-", "--pathspec-file-nul", input=paths)
     try:
         return git(root, "diff", "HEAD", "--binary")
     finally:
         if untracked:
-            git(root, "reset", "--quiet", "--", *untracked, check=False)
+            git(root, "reset", "--quiet", "--pathspec-from-file=-", "--pathspec-file-nul", input=paths, check=False)
 
 
 @dataclass(frozen=True)
@@ -168,6 +180,7 @@ class Worktree:
         self.path = self.root / WORKTREES_DIR / f"{sha[:12]}-{uuid.uuid4().hex[:8]}"
         self._closed = False
         self._info: dict[str, Any] = {}
+        self.warnings: list[str] = []
 
     @property
     def owner_file(self) -> Path:
@@ -185,6 +198,15 @@ class Worktree:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.assign()
         git(self.root, "worktree", "add", "--detach", "--force", str(self.path), self.sha)
+        if (self.path / ".gitmodules").exists():  # the commit's submodules, at the commits it pins
+            # file-protocol URLs (a submodule beside the repository) are refused by git >= 2.38 by default
+            out = subprocess.run(["git", "-c", "protocol.file.allow=always", "submodule", "update", "--init",
+                                  "--recursive"], cwd=self.path,
+                                 capture_output=True, text=True, check=False)
+            if out.returncode != 0:
+                self.warnings.append("the commit's submodules could not be checked out in the run's worktree "
+                                     f"(git submodule update --init: {out.stderr.strip()[-300:]}); "
+                                     "imports from them will fail")
         for rel in self.links:
             src = self.root / rel
             dst = self.path / rel

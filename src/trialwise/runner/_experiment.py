@@ -406,6 +406,8 @@ def run_experiment(spec: LaunchSpec, store: Store, backend: Backend, observer: O
     def checkout() -> Worktree:
         wt = Worktree(root, exp.commit_sha, prep.links, keep=cfg.worktree.keep_worktree).__enter__()
         worktrees.append(wt)
+        for warning in wt.warnings if len(worktrees) == 1 else ():
+            observer.note(warning)
         if patch_file is not None:
             git(wt.path, "apply", "--whitespace=nowarn", str(patch_file))
         return wt
