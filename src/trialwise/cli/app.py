@@ -54,7 +54,7 @@ command("resume", _core.resume_cmd)
 
 def _register_optional() -> None:
     """Commands of other capabilities register themselves here (import is cheap: no heavy deps)."""
-    from trialwise.cli import ablate, checks, decide, demo, diagnose, errors, imports, store, tune, ui
+    from trialwise.cli import ablate, checks, decide, demo, diagnose, errors, imports, report, store, tune, ui
 
     demo.register(command)
     decide.register(command, app)
@@ -66,6 +66,7 @@ def _register_optional() -> None:
     store.register(command, app)
     ui.register(command, app)
     imports.register(command, app)
+    report.register(command)
 
 
 _register_optional()

@@ -1,0 +1,192 @@
+"""What a report shows, read from the store once: the I/O edge of :mod:`trialwise.report`.
+
+:func:`collect` gathers, for the experiments given (the first is the baseline, each other a
+candidate), the runs that count (:func:`~trialwise.store._select.select_counted`: one run per seed,
+in the experiment's environment), every metric series of those runs, provenance and environments,
+and computes what was not handed in: the verdict of each candidate against the baseline
+(:func:`trialwise.decide.decide`) and the diagnosis of each experiment
+(:func:`trialwise.diagnose.diagnose_stored`). A command that already computed a decision, a
+diagnosis, an ablation or a sweep passes it, so the report shows exactly what the command printed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from trialwise._exceptions import TrialwiseError
+from trialwise.report._charts import colour
+from trialwise.report._curves import SeedCurve, seed_curve
+from trialwise.store._records import Experiment, Run
+
+__all__ = ["DiagnosisView", "EnvDiff", "ExperimentView", "ReportModel", "collect", "metric_order"]
+
+PROBE_PREFIX = "probe/"
+"""Series written by ``tw.watch`` probes: drawn in their own, collapsed section."""
+
+
+@dataclass(frozen=True)
+class ExperimentView:
+    """One experiment as the report shows it."""
+
+    experiment: Experiment
+    colour: str
+    runs: tuple[Run, ...]
+    """The runs that count, one per seed."""
+    running: tuple[Run, ...]
+    """Runs still going (not counted; their curves are drawn only with ``include_running``)."""
+    n_history: int
+    environment_hash: str | None
+    environment: dict[str, Any] | None
+    params: dict[str, Any]
+    """``tw.config`` of the first counted run."""
+    metric_versions: tuple[str, ...]
+    curves: dict[str, tuple[SeedCurve, ...]]
+    """Per metric key, one curve per seed."""
+
+    @property
+    def label(self) -> str:
+        return self.experiment.name
+
+    @property
+    def metric(self) -> str | None:
+        return self.experiment.metric_name
+
+
+@dataclass(frozen=True)
+class EnvDiff:
+    """How the environment of ``other`` differs from the baseline's: ``(item, baseline, other)``."""
+
+    base: str
+    other: str
+    items: tuple[tuple[str, Any, Any], ...]
+    known: bool = True
+    """False when one of the two environments was not recorded."""
+
+
+@dataclass(frozen=True)
+class DiagnosisView:
+    """The diagnosis of one experiment, or why there is none."""
+
+    experiment: str
+    result: Any | None
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class ReportModel:
+    """Everything a report draws; :func:`trialwise.report._html.render_html` turns it into a page."""
+
+    title: str
+    generated_at: float
+    experiments: tuple[ExperimentView, ...]
+    env_diffs: tuple[EnvDiff, ...]
+    decisions: tuple[Any, ...]
+    decision_notes: tuple[str, ...]
+    diagnoses: tuple[DiagnosisView, ...]
+    ablation: Any | None = None
+    sweep: Any | None = None
+    errors: tuple[Any, ...] = ()
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def metrics(self) -> list[str]:
+        """Every metric key any experiment logged, in :func:`metric_order`."""
+        keys = {k for e in self.experiments for k in e.curves}
+        mains = [e.metric for e in self.experiments if e.metric]
+        return metric_order(keys, mains)
+
+
+def metric_order(keys: Sequence[str] | set[str], mains: Sequence[str] = ()) -> list[str]:
+    """The experiments' own metrics first, then the other series by name, probes last."""
+    first = [m for m in dict.fromkeys(mains) if m in keys]
+    rest = sorted(k for k in keys if k not in first)
+    return first + [k for k in rest if not k.startswith(PROBE_PREFIX)] + [k for k in rest if k.startswith(PROBE_PREFIX)]
+
+
+def _curves(store: Any, runs: Sequence[Run]) -> dict[str, tuple[SeedCurve, ...]]:
+    by_run: dict[str, dict[str, tuple[list[int | None], list[float]]]] = {r.id: {} for r in runs}
+    for run_id, key, step, value, _t in store.metrics([r.id for r in runs]):
+        steps, values = by_run[run_id].setdefault(key, ([], []))
+        steps.append(step)
+        values.append(value)
+    out: dict[str, list[SeedCurve]] = {}
+    for r in sorted(runs, key=lambda r: r.seed):
+        for key, (steps, values) in by_run[r.id].items():
+            out.setdefault(key, []).append(seed_curve(r.seed, r.id, r.status, steps, values))
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def experiment_view(store: Any, exp: Experiment, index: int, *, include_running: bool = False) -> ExperimentView:
+    """One experiment's counted runs, curves and provenance."""
+    from trialwise.store._select import counted_runs
+
+    sel = counted_runs(store, exp)
+    runs = tuple(sel.runs)
+    running = tuple(sel.running)
+    drawn = runs + (running if include_running else ())
+    env = store.environment(sel.environment) if sel.environment else None
+    params = store.params(runs[0].id) if runs else {}
+    versions = tuple(sorted({r.metric_version for r in runs if r.metric_version}))
+    return ExperimentView(exp, colour(index), runs, running, len(sel.history) - len(running), sel.environment, env,
+                          params, versions, _curves(store, drawn))
+
+
+def env_diffs(views: Sequence[ExperimentView]) -> tuple[EnvDiff, ...]:
+    """Each other experiment's environment against the first one's (package by package)."""
+    from trialwise.provenance import diff_fingerprints
+
+    if len(views) < 2:
+        return ()
+    base = views[0]
+    out = []
+    for v in views[1:]:
+        if base.environment is None or v.environment is None:
+            out.append(EnvDiff(base.label, v.label, (), known=False))
+        elif base.environment_hash == v.environment_hash:
+            out.append(EnvDiff(base.label, v.label, ()))
+        else:
+            out.append(EnvDiff(base.label, v.label, tuple(diff_fingerprints(base.environment, v.environment))))
+    return tuple(out)
+
+
+def collect(store: Any, root: Path, config: Any, experiments: Sequence[Experiment], *, title: str | None = None,
+            decisions: Sequence[Any] | None = None, decision_notes: Sequence[str] = (),
+            diagnoses: Sequence[Any] | None = None, ablation: Any | None = None, sweep: Any | None = None,
+            errors: Sequence[Any] = (), include_running: bool = False, notes: Sequence[str] = ()) -> ReportModel:
+    """The :class:`ReportModel` of ``experiments`` (first = baseline).
+
+    ``decisions`` (:class:`~trialwise.decide.Decision`) and ``diagnoses``
+    (:class:`~trialwise.diagnose.StoredDiagnosis`) are computed when not given: one decision per
+    candidate on the experiments' own metric, one diagnosis per experiment; a decision or diagnosis
+    that cannot be made is shown with its reason, it does not stop the report.
+    """
+    exps = list({e.id: e for e in experiments}.values())  # the same experiment named twice is shown once
+    views = tuple(experiment_view(store, e, i, include_running=include_running) for i, e in enumerate(exps))
+    if decisions is None:
+        decisions = _decisions(store, root, config, exps)
+    if diagnoses is None:
+        diagnoses = [_diagnosis(store, root, config, e) for e in exps]
+    diag_views = tuple(d if isinstance(d, DiagnosisView) else DiagnosisView(d.experiment, d) for d in diagnoses)
+    names = ", ".join(e.name for e in exps)
+    return ReportModel(title or f"trialwise report: {names}", time.time(), views, env_diffs(views), tuple(decisions),
+                       tuple(decision_notes), diag_views, ablation, sweep, tuple(errors), tuple(notes))
+
+
+def _decisions(store: Any, root: Path, config: Any, exps: Sequence[Experiment]) -> list[Any]:
+    from trialwise.decide import decide
+
+    if len(exps) < 2:
+        return []
+    return [decide(store, root, exps[0], cand, max_age_days=config.baseline.max_age_days) for cand in exps[1:]]
+
+
+def _diagnosis(store: Any, root: Path, config: Any, exp: Experiment) -> DiagnosisView:
+    from trialwise.diagnose import diagnose_stored
+
+    try:
+        return DiagnosisView(exp.name, diagnose_stored(store, root, exp.id, config))
+    except TrialwiseError as exc:
+        return DiagnosisView(exp.name, None, str(exc))

@@ -1,0 +1,280 @@
+"""One self-contained HTML page from a :class:`~trialwise.report._collect.ReportModel`.
+
+- Jinja2 templates (``templates/``) with autoescaping on for every template: a name, tag, parameter
+  value or metric key is text, never markup.
+- Figures (:mod:`trialwise.report._charts`) travel as JSON in ``<script type="application/json">``
+  elements, serialised by :func:`json_for_script`, which escapes ``<``, ``>``, ``&`` and the JavaScript
+  line separators: no ``</script>`` or ``<!--`` can end or change the element, and the page reads
+  them with ``JSON.parse``, never ``eval``.
+- plotly.js comes from the installed ``plotly`` package (:func:`plotly.offline.get_plotlyjs`),
+  gzip-compressed and base64-encoded into the page (:func:`plotly_payload`), unpacked by the
+  browser's ``DecompressionStream``: the file works offline, has no ``src``/``href``/``url(...)``
+  that leaves it, and — unlike plotly.js as shipped, whose code holds URL strings (licence
+  comments, the unused map tiles' defaults) — has no ``http://`` or ``https://`` in its text at all.
+  Compressed, the 4.8 MB of plotly.js take 2 MB.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import gzip
+import hashlib
+import json
+import math
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from markupsafe import Markup
+
+from trialwise.report._charts import (
+    ArmPoints, CurveSet, EvidenceMark, arms_figure, curve_figure, evidence_figure,
+)
+from trialwise.report._collect import PROBE_PREFIX, DiagnosisView, ExperimentView, ReportModel
+from trialwise.report._curves import DISPLAY_POINTS, seed_band
+
+__all__ = ["PLOTLY_CACHE", "json_for_script", "plotly_payload", "render_html"]
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+PLOTLY_CACHE = "report-plotlyjs"
+"""Namespace of :mod:`trialwise._cache` holding the compressed plotly.js (0.3 s to compress; keyed by
+the plotly version and the digest of its JS)."""
+
+GZIP_LEVEL = 6
+"""zlib's default level: level 9 saves 0.2% more for 40% more time."""
+
+MAX_CAUSES_SHOWN = 3
+"""Ranked causes shown per finding (as ``trialwise diagnose`` prints them)."""
+
+MAX_EVIDENCE_SERIES = 2
+"""Series drawn per finding: the first recognised series of each group of roles its detector reads."""
+
+ENV_SUMMARY_KEYS = (("python", "python"), ("implementation", "implementation"), ("torch", "torch"),
+                    ("gpus", "GPUs"), ("nvidia_driver", "NVIDIA driver"), ("cuda_visible_devices", "CUDA_VISIBLE_DEVICES"),
+                    ("platform", "platform"), ("cpu", "CPU"), ("cpu_count", "CPU cores"), ("host", "host"),
+                    ("user", "user"))
+"""The environment fingerprint's items shown on a provenance card, with their labels."""
+
+_JSON_ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026",
+                 0x2028: "\\u2028", 0x2029: "\\u2029"}
+
+
+def json_for_script(obj: Any) -> Markup:
+    """JSON that is safe inside a ``<script>`` element (the escapes of Django's ``json_script``):
+    ``<``, ``>`` and ``&`` become ``\\u003c``, ``\\u003e``, ``\\u0026``, so neither ``</script>`` nor
+    ``<!--`` can appear; NaN/inf (not JSON) become ``null``."""
+    text = json.dumps(_finite(obj), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return Markup(text.translate(_JSON_ESCAPES))
+
+
+def _finite(obj: Any) -> Any:
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {str(k): _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def plotly_payload() -> str:
+    """plotly.js of the installed ``plotly`` package, gzip-compressed, base64 (cached on disk)."""
+    import plotly
+    from plotly.offline import get_plotlyjs
+
+    from trialwise._cache import cache_get, cache_put
+
+    js = get_plotlyjs().encode("utf-8")
+    key = {"plotly": plotly.__version__, "sha256": hashlib.sha256(js).hexdigest(), "level": GZIP_LEVEL}
+    hit = cache_get(PLOTLY_CACHE, key)
+    if isinstance(hit, str):
+        return hit
+    packed = base64.b64encode(gzip.compress(js, GZIP_LEVEL, mtime=0)).decode("ascii")
+    cache_put(PLOTLY_CACHE, key, packed)
+    return packed
+
+
+def fmt(value: Any, digits: int = 4) -> str:
+    """A number for people: ``—`` when missing, ``digits`` significant places."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (int,)):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "—"
+        if math.isinf(value):
+            return "∞" if value > 0 else "-∞"
+        return f"{value:.{digits}g}" if abs(value) < 1e-3 or abs(value) >= 1e4 else f"{value:.{digits}f}".rstrip("0").rstrip(".") or "0"
+    return str(value)
+
+
+def _when(ts: float | None) -> str:
+    return "—" if not ts else dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@dataclass
+class _Figures:
+    """Figures of the page, numbered in order of appearance."""
+
+    items: list[tuple[str, Markup]] = field(default_factory=list)
+
+    def add(self, figure: dict[str, Any]) -> str:
+        fid = f"fig-{len(self.items) + 1}"
+        self.items.append((fid, json_for_script(figure)))
+        return fid
+
+
+# -- view models: plain dicts the templates iterate over ----------------------------------------------
+
+def _provenance(v: ExperimentView) -> dict[str, Any]:
+    e = v.experiment
+    env = v.environment or {}
+    env_rows = [(label, env.get(key)) for key, label in ENV_SUMMARY_KEYS if env.get(key) not in (None, "", [])]
+    if env.get("packages"):
+        env_rows.append(("packages", f"{len(env['packages'])} installed"))
+    metric = e.metric_name
+    runs = [{"seed": r.seed, "id": r.id, "status": r.status, "value": fmt(r.summary.get(metric)) if metric else "—",
+             "duration": f"{r.duration:.1f} s" if r.duration else "—", "dirty": r.dirty,
+             "error": ((r.error or "").strip().splitlines() or [""])[-1][:120]} for r in v.runs]
+    return {
+        "label": v.label, "colour": v.colour, "id": e.id, "kind": e.kind, "created": _when(e.created_at),
+        "commit": e.commit_sha, "dirty": e.dirty or any(r.dirty for r in v.runs), "ref": e.ref or "—",
+        "branch": e.branch or "—", "command": shlex.join(e.command), "profile": e.profile or "—", "mode": e.mode or "—",
+        "tag": e.tag or "", "metric": f"{metric} ({e.metric_direction})" if metric else "—",
+        "metric_versions": ", ".join(v.metric_versions) or "—", "environment_hash": v.environment_hash or "—",
+        "environment": env_rows, "runs": runs, "running": [{"seed": r.seed, "id": r.id} for r in v.running],
+        "n_history": v.n_history, "params": sorted((str(k), json.dumps(val, default=str) if not isinstance(val, str)
+                                                    else val) for k, val in v.params.items()),
+    }
+
+
+def _decision(d: Any, colours: dict[str, str], figs: _Figures) -> dict[str, Any]:
+    c = d.comparison
+    out: dict[str, Any] = {
+        "title": f"{d.label + ': ' if d.label else ''}{d.metric} ({d.direction}) — {d.base.label} → {d.cand.label}",
+        "verdict": d.verdict, "sentence": d.sentence, "warnings": list(d.checks.warnings),
+        "refusals": list(d.checks.refusals), "launch_diff": [(k, str(a) or "—", str(b) or "—")
+                                                          for k, a, b in d.checks.launch_diff],
+        "stats": None, "arms": [], "figure": None,
+    }
+    if c is not None:
+        p = d.p_adjusted if d.p_adjusted is not None else c.p_value
+        out["stats"] = [
+            ("difference", f"{fmt(c.diff)} ({c.confidence:.0%} {c.ci_method} bootstrap CI {fmt(c.diff_ci_low)} to "
+                           f"{fmt(c.diff_ci_high)})"),
+            ("p", f"{fmt(p, 3)} ({c.test}{', Holm-adjusted' if d.p_adjusted is not None else ''}, {c.alternative})"),
+            ("Hedges' g", fmt(c.hedges_g, 3)),
+            ("P(improvement)", f"{fmt(c.p_improvement, 3)} (P(a seed of {d.cand.label} beats one of {d.base.label}))"),
+            ("seeds needed", f"{c.seeds_needed} per arm to detect the observed difference (80% power)"
+                             if c.seeds_needed else "—"),
+            ("smallest detectable effect", f"{fmt(c.mde)} at this n (80% power)"),
+        ]
+        out["arms"] = [{"label": a.label, "n": a.n, "failed": a.n_failed, "mean": fmt(a.mean), "std": fmt(a.std),
+                        "ci": f"{fmt(a.ci_low)} – {fmt(a.ci_high)}"} for a in (c.arm_a, c.arm_b)]
+        arms = [ArmPoints(arm.label, colours.get(arm.experiment.id, "#444"), tuple(arm.seeds), tuple(arm.values),
+                          s.mean, s.ci_low, s.ci_high) for arm, s in ((d.base, c.arm_a), (d.cand, c.arm_b))]
+        out["figure"] = figs.add(arms_figure(d.metric, arms))
+    return out
+
+
+def _curve_sections(model: ReportModel, figs: _Figures, max_points: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``(metrics, probes)``: one chart per metric key, every experiment that logged it overlaid."""
+    main: list[dict[str, Any]] = []
+    probes: list[dict[str, Any]] = []
+    for key in model.metrics():
+        sets = [CurveSet(v.label, v.colour, v.curves[key], seed_band(v.curves[key]))
+                for v in model.experiments if key in v.curves]
+        fig = curve_figure(key, sets, max_points=max_points)
+        meta = fig["layout"]["meta"]
+        entry = {"key": key, "figure": figs.add(fig), "downsampled": meta["downsampled"],
+                 "nonfinite": meta["nonfinite"],
+                 "experiments": [{"label": s.label, "colour": s.colour, "seeds": len(s.curves)} for s in sets]}
+        (probes if key.startswith(PROBE_PREFIX) else main).append(entry)
+    return main, probes
+
+
+def _evidence_series(code: str, roles: dict[str, str], curves: dict[str, Any]) -> list[str]:
+    """The series a finding's detector reads: per group of roles it needs, the first one logged."""
+    from trialwise.diagnose._detectors import BY_CODE
+
+    spec = BY_CODE.get(code)
+    out: list[str] = []
+    for group in spec.needs if spec is not None else ():
+        name = next((roles[r] for r in group if r in roles and roles[r] in curves), None)
+        if name is not None and name not in out:
+            out.append(name)
+    return out[:MAX_EVIDENCE_SERIES]
+
+
+def _diagnosis(dv: DiagnosisView, views: dict[str, ExperimentView], figs: _Figures) -> dict[str, Any]:
+    out: dict[str, Any] = {"experiment": dv.experiment, "error": dv.error, "findings": [], "healthy": False,
+                           "notes": [], "not_checked": [], "n_runs": 0, "checked": 0}
+    sd = dv.result
+    if sd is None:
+        return out
+    d = sd.diagnosis
+    view = views.get(sd.experiment_id)
+    out.update(healthy=d.healthy, n_runs=d.n_runs, checked=len(d.checked), notes=list(d.notes),
+               not_checked=sorted(d.not_checked.items()), seeds=", ".join(map(str, sd.seeds)))
+    for i, f in enumerate(d.findings, 1):
+        charts = []
+        if view is not None:
+            marks = [EvidenceMark(int(e.seed), tuple(e.steps), getattr(e, "span", None)) for e in f.details
+                     if e.seed is not None]
+            for series in _evidence_series(f.code, dict(d.roles), view.curves):
+                charts.append(figs.add(evidence_figure(f"{f.code}: {series}", series, view.curves[series], marks)))
+        out["findings"].append({
+            "n": i, "code": f.code, "title": f.title, "severity": f.severity, "verdict": f.verdict,
+            "evidence": list(f.evidence), "explained_by": f.explained_by or "",
+            "causes": [c.cause for c in f.causes[:MAX_CAUSES_SHOWN]], "more_causes": max(0, len(f.causes) - MAX_CAUSES_SHOWN),
+            "next": f.next_diagnostic, "confidence": fmt(f.confidence, 2), "charts": charts,
+        })
+    return out
+
+
+def _env_diffs(model: ReportModel) -> list[dict[str, Any]]:
+    return [{"base": e.base, "other": e.other, "known": e.known,
+             "rows": [(item, _env_value(a), _env_value(b)) for item, a, b in e.items]} for e in model.env_diffs]
+
+
+def _env_value(value: Any) -> str:
+    if value is None:
+        return "—"
+    return value if isinstance(value, str) else json.dumps(value, default=str)
+
+
+def render_html(model: ReportModel, *, max_points: int = DISPLAY_POINTS) -> str:
+    """The report page (a string of HTML, self-contained)."""
+    import jinja2
+
+    from trialwise._version import __version__
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["fmt"] = fmt
+    figs = _Figures()
+    colours = {v.experiment.id: v.colour for v in model.experiments}
+    views = {v.experiment.id: v for v in model.experiments}
+    decisions = [_decision(d, colours, figs) for d in model.decisions]
+    metrics, probes = _curve_sections(model, figs, max_points)
+    diagnoses = [_diagnosis(dv, views, figs) for dv in model.diagnoses]
+    toc = [("verdicts", "Verdicts")] if decisions else []
+    toc += [("curves", "Learning curves"), ("provenance", "Provenance")]
+    toc += [("diagnosis", "Diagnosis")] if diagnoses else []
+    script = (TEMPLATES / "report.js").read_text(encoding="utf-8")
+    if any(bad in script.lower() for bad in ("</", "<!--", "<script")):  # nor end nor nest its element
+        raise AssertionError("report.js must not contain '</', '<!--' or '<script'")
+    page = env.get_template("report.html.j2").render(
+        title=model.title, generated=_when(model.generated_at), version=__version__,
+        experiments=[_provenance(v) for v in model.experiments], env_diffs=_env_diffs(model),
+        decisions=decisions, decision_notes=list(model.decision_notes), metrics=metrics, probes=probes,
+        diagnoses=diagnoses, notes=list(model.notes), toc=toc, figures=figs.items,
+        max_points=max_points, plotly=plotly_payload(), script=Markup(script),
+    )
+    return page
