@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 
 from trialwise.report._charts import CurveSet, curve_figure, plotly_text
-from trialwise.report._curves import extreme_indices, seed_band, seed_curve
+from trialwise.stats._bands import curve_band, extreme_indices, seed_band, seed_curve
 from trialwise.report._html import json_for_script
 
 
@@ -28,7 +28,7 @@ def test_band_is_the_t_interval_of_the_mean_over_the_seeds_that_logged_each_step
     rng = np.random.default_rng(0)
     curves = [seed_curve(s, f"r{s}", "completed", list(range(s, 50)), rng.normal(size=50 - s).tolist()) for s in range(4)]
     curves[1] = seed_curve(1, "r1", "crashed", [1, 2, 3], [1.0, float("inf"), 2.0])
-    b = seed_band(curves)
+    b = curve_band(curves)
     for i, step in enumerate(b.steps):
         vals = np.array([c.values[c.steps == step][0] for c in curves if step in c.steps])
         vals = vals[np.isfinite(vals)]
@@ -64,7 +64,7 @@ def test_curve_figure_downsamples_long_seeds_says_so_and_keeps_the_divergence() 
             values[15_000] = 50.0  # a divergence spike in one seed
             values[15_001:15_010] = np.nan
         curves.append(seed_curve(s, f"r{s}", "completed", steps.tolist(), values.tolist()))
-    fig = curve_figure("loss", [CurveSet("exp <a>", "#0072B2", tuple(curves), seed_band(curves))], max_points=1_000)
+    fig = curve_figure("loss", [CurveSet("exp <a>", "#0072B2", tuple(curves), curve_band(curves))], max_points=1_000)
     meta = fig["layout"]["meta"]
     assert meta["downsampled"] == {"points": 20_000, "drawn": meta["downsampled"]["drawn"]}
     assert meta["downsampled"]["drawn"] <= 1_000 and meta["nonfinite"] == 9
@@ -83,3 +83,20 @@ def test_json_for_script_cannot_end_or_alter_its_element_and_reads_back_exactly(
     assert "<" not in text and ">" not in text and "&" not in text and "\u2028" not in text
     assert json.loads(text) == {"name": hostile, "x": [1.0, None, None]}
     assert plotly_text("<b>") == "&lt;b&gt;"
+
+
+def test_downsampling_keeps_a_gap_of_non_finite_values() -> None:
+    y = np.linspace(0.0, 1.0, 50_000)
+    y[30_000:30_050] = np.nan  # the loss went NaN for a while
+    idx = extreme_indices([y], 600)
+    assert np.isnan(y[idx]).any()  # the line is broken there, not drawn straight across
+
+
+def test_seed_band_of_a_mapping_counts_a_re_logged_step_once_and_is_json_ready() -> None:
+    band = seed_band({0: ([0, 1, 1], [1.0, 5.0, 3.0]), 1: ([0, 1], [3.0, 5.0]), 2: ([None], [9.0])})
+    assert band.steps == [0, 1] and band.n == [3, 2]  # seed 2's single stepless point is numbered 0
+    assert band.mean == pytest.approx([13 / 3, 4.0])
+    half = stats.t.ppf(0.975, 1) * np.std([3.0, 5.0], ddof=1) / math.sqrt(2)
+    assert (band.low[1], band.high[1]) == pytest.approx((4.0 - half, 4.0 + half))
+    d = json.loads(json.dumps(band.to_dict()))
+    assert d["seeds"]["0"] == {"steps": [0, 1], "values": [1.0, 3.0]} and d["downsampled_from"] is None

@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from trialwise.cli._common import JsonOpt, console, context, print_json
+from trialwise.cli._common import JsonOpt, console, context, esc, print_json
 
 DEFAULT_REPORT = "report.html"
 
@@ -35,13 +35,11 @@ def report_cmd(
 
 def print_written(written: Any, as_json: bool) -> None:
     """``{"path", "experiments", "bytes"}`` with ``--json``, else one line with the path."""
-    from rich.markup import escape
-
     if as_json:
         print_json(written)
     else:  # paths and names are user text: escaped, never read as markup
-        console.print(f"report: [bold]{escape(written.path)}[/] ({written.bytes / 1e6:.1f} MB; "
-                      f"{escape(', '.join(written.experiments))})", highlight=False)
+        console.print(f"report: [bold]{esc(written.path)}[/] ({written.bytes / 1e6:.1f} MB; "
+                      f"{esc(', '.join(written.experiments))})", highlight=False)
 
 
 def register(command: Any) -> None:

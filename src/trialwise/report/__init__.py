@@ -1,7 +1,8 @@
 """A self-contained HTML report of experiments: curves with seed bands, verdicts, provenance, diagnosis.
 
 - :func:`collect` (``_collect.py``): read what the report shows from the store (the I/O edge).
-- :mod:`trialwise.report._curves`: per-step mean and t band over seeds, M4 downsampling (pure).
+- :mod:`trialwise.stats._bands`: per-step mean and t band over seeds, M4 downsampling (pure; shared
+  with the dashboard).
 - :mod:`trialwise.report._charts`: Plotly figure dicts from those records (pure; the dashboard
   draws the same figures).
 - :func:`render_html` (``_html.py``): the page, Jinja2 with autoescaping, plotly.js inlined.

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from trialwise.report._curves import DISPLAY_POINTS, Band, SeedCurve, extreme_indices, finite_or_none
+from trialwise.stats._bands import MAX_DISPLAY_POINTS, CurveBand, SeedCurve, extreme_indices, finite_or_none, steps_list
 
 __all__ = [
     "BAND_ALPHA", "DIGITS", "PALETTE", "CurveSet", "arms_figure", "colour", "curve_figure", "evidence_figure",
@@ -61,10 +61,6 @@ def rgba(hex_colour: str, alpha: float) -> str:
     return f"rgba({r}, {g}, {b}, {alpha:g})"
 
 
-def _xs(steps: np.ndarray) -> list[int | float]:
-    return [int(s) if float(s).is_integer() else float(s) for s in steps.tolist()]
-
-
 @dataclass(frozen=True)
 class CurveSet:
     """One experiment's seeds on one metric, as drawn: a label, its colour, the curves, their band."""
@@ -72,7 +68,7 @@ class CurveSet:
     label: str
     colour: str
     curves: tuple[SeedCurve, ...]
-    band: Band
+    band: CurveBand
 
 
 def _toggles(seed_traces: list[int], y_title: str) -> list[dict[str, Any]]:
@@ -121,7 +117,7 @@ def downsample_note(points: int, drawn: int) -> str:
             "(min/max per bucket, extremes kept)")
 
 
-def curve_figure(metric: str, sets: Sequence[CurveSet], *, max_points: int = DISPLAY_POINTS,
+def curve_figure(metric: str, sets: Sequence[CurveSet], *, max_points: int = MAX_DISPLAY_POINTS,
                  digits: int = DIGITS, x_title: str = "step") -> dict[str, Any]:
     """The learning curve of ``metric``: per experiment the mean over seeds with its band, and each
     seed's own line (hidden until asked for: the legend or the "seeds shown" button).
@@ -141,7 +137,7 @@ def curve_figure(metric: str, sets: Sequence[CurveSet], *, max_points: int = DIS
             longest = max(longest, b.size)
             if b.size > max_points:
                 drawn = max(drawn, int(idx.size))
-            x = _xs(b.steps[idx])
+            x = steps_list(b.steps[idx])
             level = f"{b.confidence:.0%}"
             common = {"type": "scatter", "mode": "lines", "x": x, "legendgroup": f"exp{k}"}
             data.append({**common, "name": f"{name} {level} band", "y": finite_or_none(b.low[idx], digits),
@@ -164,7 +160,7 @@ def curve_figure(metric: str, sets: Sequence[CurveSet], *, max_points: int = DIS
                 drawn = max(drawn, int(idx.size))
             status = "" if c.status == "completed" else f" ({plotly_text(c.status)})"
             seed_traces.append(len(data))
-            data.append({"type": "scatter", "mode": "lines", "x": _xs(c.steps[idx]),
+            data.append({"type": "scatter", "mode": "lines", "x": steps_list(c.steps[idx]),
                          "y": finite_or_none(c.values[idx], digits), "name": f"{name} seed {c.seed}{status}",
                          "legendgroup": f"exp{k}", "visible": "legendonly",
                          "line": {"width": 1, "color": rgba(s.colour, SEED_ALPHA)},
@@ -187,7 +183,7 @@ class EvidenceMark:
 
 
 def evidence_figure(title: str, series: str, curves: Sequence[SeedCurve], marks: Sequence[EvidenceMark], *,
-                    line_colour: str = PALETTE[1], max_points: int = DISPLAY_POINTS,
+                    line_colour: str = PALETTE[1], max_points: int = MAX_DISPLAY_POINTS,
                     digits: int = DIGITS) -> dict[str, Any]:
     """One series of the seeds a finding was seen in, its evidence highlighted: the steps the detector
     named (dotted lines and markers) and the span it read (shaded); the other seeds in grey."""
@@ -202,7 +198,7 @@ def evidence_figure(title: str, series: str, curves: Sequence[SeedCurve], marks:
         marked = c.seed in affected
         if c.steps.size > max_points:
             longest, drawn = max(longest, int(c.steps.size)), max(drawn, int(idx.size))
-        data.append({"type": "scatter", "mode": "lines", "x": _xs(c.steps[idx]), "y": finite_or_none(c.values[idx], digits),
+        data.append({"type": "scatter", "mode": "lines", "x": steps_list(c.steps[idx]), "y": finite_or_none(c.values[idx], digits),
                      "name": f"seed {c.seed}" + ("" if marked else " (not affected)"),
                      "line": {"width": 1.8 if marked else 1, "color": line_colour if marked else "#b0b0b0"},
                      "hovertemplate": "step %{x}<br>%{y:.4g}", "meta": {"role": "seed", "seed": c.seed, "smooth": False}})

@@ -19,7 +19,7 @@ from typing import Any
 
 from trialwise._exceptions import TrialwiseError
 from trialwise.report._charts import colour
-from trialwise.report._curves import SeedCurve, seed_curve
+from trialwise.stats._bands import SeedCurve, seed_curve
 from trialwise.store._records import Experiment, Run
 
 __all__ = ["DiagnosisView", "EnvDiff", "ExperimentView", "ReportModel", "collect", "metric_order"]

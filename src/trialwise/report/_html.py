@@ -33,7 +33,7 @@ from trialwise.report._charts import (
     ArmPoints, CurveSet, EvidenceMark, arms_figure, curve_figure, evidence_figure,
 )
 from trialwise.report._collect import PROBE_PREFIX, DiagnosisView, ExperimentView, ReportModel
-from trialwise.report._curves import DISPLAY_POINTS, seed_band
+from trialwise.stats._bands import MAX_DISPLAY_POINTS, curve_band
 
 __all__ = ["PLOTLY_CACHE", "json_for_script", "plotly_payload", "render_html"]
 
@@ -188,7 +188,7 @@ def _curve_sections(model: ReportModel, figs: _Figures, max_points: int) -> tupl
     main: list[dict[str, Any]] = []
     probes: list[dict[str, Any]] = []
     for key in model.metrics():
-        sets = [CurveSet(v.label, v.colour, v.curves[key], seed_band(v.curves[key]))
+        sets = [CurveSet(v.label, v.colour, v.curves[key], curve_band(v.curves[key]))
                 for v in model.experiments if key in v.curves]
         fig = curve_figure(key, sets, max_points=max_points)
         meta = fig["layout"]["meta"]
@@ -249,7 +249,7 @@ def _env_value(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, default=str)
 
 
-def render_html(model: ReportModel, *, max_points: int = DISPLAY_POINTS) -> str:
+def render_html(model: ReportModel, *, max_points: int = MAX_DISPLAY_POINTS) -> str:
     """The report page (a string of HTML, self-contained)."""
     import jinja2
 
