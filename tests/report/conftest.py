@@ -22,9 +22,12 @@ seed = int(os.environ["TRIALWISE_SEED"])
 effect = float(open("effect.txt").read())
 rng = random.Random(seed * 7919 + 1)
 tw.config({"lr": 0.01 + effect, "note": open("note.txt").read().strip()})
+diverge = os.path.exists("diverge.txt") and seed != 2  # seeds 0 and 1 blow up from step 18
 STEPS = 30
 for step in range(STEPS):
     loss = 2.3 * math.exp(-step / 8) + 0.1 + rng.gauss(0, 0.03) - effect
+    if diverge and step >= 18:
+        loss = float("nan") if step >= 24 else loss * 10 ** (step - 17)
     row = {"train_loss": loss, "val_acc": 0.5 + 0.4 * (1 - math.exp(-step / 6)) + effect + rng.gauss(0, 0.01)}
     if (step % 3 == 0 and seed != 2) or (seed == 1 and step == 1):  # steps only some seeds have
         row["sparse"] = float(step + seed)
@@ -45,8 +48,11 @@ name = "val_acc"
 """
 
 
-def branch(repo: Repo, name: str, effect: float, *, note: str = "plain", extra_key: str = "") -> None:
+def branch(repo: Repo, name: str, effect: float, *, note: str = "plain", extra_key: str = "",
+           diverge: bool = False) -> None:
     repo.git("checkout", "--quiet", "-b", name, "main")
+    if diverge:
+        repo.write("diverge.txt", "seeds 0 and 1 diverge")
     repo.write("effect.txt", str(effect))
     repo.write("note.txt", note)
     repo.write("extra_key.txt", extra_key)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import typer
 
 from trialwise.cli._common import JsonOpt, console, context, esc, new_table, print_json
 from trialwise.cli._core import launcher
+from trialwise.cli.report import ReportOpt, with_report, write_for
 
 VERDICT_STYLE = {"progression": "green", "likely progression": "green", "regression": "red",
                  "likely regression": "red", "synergy": "green", "antagonism": "red", "base": "dim"}
@@ -31,6 +33,7 @@ def ablate_cmd(
     max_cells: int = typer.Option(None, help="Most cells --design auto may propose for more than 4 changes (default 32)."),
     alpha: float = typer.Option(0.05, help="1 - confidence level of the intervals."),
     jobs: int = typer.Option(None, help="Parallel runs."),
+    report: Path = ReportOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Run every combination of the changes on the base; flag regression shadowing; recommend what to merge."""
@@ -41,10 +44,13 @@ def ablate_cmd(
     result = run_ablation(ctx.store, ctx.root, ctx.config, base or ctx.config.baseline.ref, changes,
                           execute=launcher(ctx, jobs, as_json), seeds=seeds, profile=profile, mode=mode,
                           design=design, alpha=alpha, max_cells=max_cells or DEFAULT_MAX_CELLS)
+    if not as_json:
+        _render_ablation(result)
+    cells = [ctx.store.experiment(c.experiment_id) for c in result.cells]
+    written = write_for(ctx, report, cells, as_json, ablation=result, decisions=[],
+                        title=f"trialwise ablation: {', '.join(result.changes)} on {result.base_ref}")
     if as_json:
-        print_json(result)
-        return
-    _render_ablation(result)
+        print_json(with_report(result, written))
 
 
 def _render_ablation(r: Any) -> None:

@@ -10,6 +10,7 @@ import typer
 
 from trialwise.cli._common import EXIT_ERROR, EXIT_INTERRUPTED, JsonOpt, console, context, esc, fmt, new_table, print_json
 from trialwise.cli._core import launcher
+from trialwise.cli.report import ReportOpt, with_report, write_for
 
 VERDICT_STYLE = {"progression": "bold green", "regression": "bold red", "no detectable difference": "bold yellow",
                  "insufficient data": "bold magenta", "refused": "bold red"}
@@ -100,6 +101,7 @@ def compare_cmd(
     round_size: int = typer.Option(1, help="Seeds added per arm between looks with --until-decided: 1 spends the "
                                            "fewest seeds, more run in parallel (see benchmarks/results/sequential.md)."),
     jobs: int = typer.Option(None, help="Parallel runs when seeds are added."),
+    report: Path = ReportOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Decide whether the candidate is a progression, a regression, or indistinguishable."""
@@ -136,8 +138,10 @@ def compare_cmd(
                                     alpha=alpha, test=test, max_age_days=ctx.config.baseline.max_age_days, strict=strict,
                                     label=" / ".join(x for x in (m, name if len(specs) > 1 else None) if x)))
     result = holm_adjust(decisions, alpha)
+    arms = [e for d in result.decisions for e in (d.base.experiment, d.cand.experiment)]
+    written = write_for(ctx, report, arms, as_json, decisions=result.decisions, decision_notes=result.notes)
     if as_json:
-        out = result.to_dict()
+        out = with_report(result.to_dict(), written)
         if until_decided:
             out["sequential"] = {str(k): v.to_dict() for k, v in outcomes.items()}
         print_json(out)

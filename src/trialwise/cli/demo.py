@@ -24,6 +24,9 @@ CHANGE_BRANCH = "feat/higher-lr"
 CHANGE = ("LEARNING_RATE = 0.03", "LEARNING_RATE = 0.1")
 """The demo's change: a learning-rate increase, committed on its own branch (pattern #6)."""
 
+DEMO_REPORT = "trialwise-demo-report.html"
+"""The report ``trialwise demo`` writes by default, in the directory it runs in."""
+
 
 def make_demo_repo(path: Path) -> Path:
     """Create the demo repository at ``path`` (baseline on main, the change on its branch)."""
@@ -52,13 +55,17 @@ def demo_cmd(
     jobs: int = typer.Option(None, help="Parallel runs (default: CPU cores)."),
     profile: str = typer.Option("fast", help="Profile of the demo config (fast | full)."),
     keep: Path = typer.Option(None, help="Create the demo repository here and keep it."),
+    report: Path = typer.Option(Path(DEMO_REPORT), "--report", help="Where to write the HTML report of both "
+                                                                     "experiments (curves, verdict, provenance)."),
+    no_report: bool = typer.Option(False, "--no-report", help="Write no HTML report."),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Run the embedded end-to-end example: baseline vs a change, several seeds each, a verdict."""
+    """Run the embedded end-to-end example: baseline vs a change, several seeds each, a verdict, a report."""
     from trialwise.cli._common import context
     from trialwise.cli._core import execute, mean_std
     from trialwise.runner import LaunchSpec, LocalBackend
 
+    target = report.expanduser().resolve()  # relative to where the command runs, not to the demo repository
     tmp = None
     if keep is None:
         tmp = tempfile.TemporaryDirectory(prefix="trialwise-demo-")
@@ -86,8 +93,13 @@ def demo_cmd(
             "experiments": {ref: {"id": res.experiment.id, "values": values[ref]} for ref, res in results.items()},
             "verdict": verdict,
         }
+        from trialwise.report import write_report
+
+        written = None if no_report else write_report(ctx.store, ctx.root, ctx.config,
+                                                      [res.experiment for res in results.values()], target,
+                                                      title=f"trialwise demo: {BASE_BRANCH} vs {CHANGE_BRANCH}")
         if as_json:
-            print_json(out)
+            print_json({**out, "report": written.to_dict() if written else None})
             return
         table = new_table(f"{metric} per seed")
         table.add_column("seed")
@@ -99,6 +111,10 @@ def demo_cmd(
         console.print(table)
         if verdict:
             console.print(f"[bold]verdict:[/] {esc(verdict['sentence'])}")
+        if written is not None:
+            from trialwise.cli.report import print_written
+
+            print_written(written, False)
     finally:
         if tmp is not None:
             tmp.cleanup()

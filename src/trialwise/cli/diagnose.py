@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import typer
 
 from trialwise.cli._common import JsonOpt, console, context, esc, fmt, new_table, print_json
 from trialwise.cli._core import launcher
+from trialwise.cli.report import ReportOpt, with_report, write_for
 
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "warning": "yellow", "info": "cyan"}
 VERDICT_STYLE = {"confirmed": "bold green", "rejected": "bold red", "not confirmed": "bold yellow",
@@ -52,6 +54,7 @@ def render_diagnosis(sd: Any) -> None:
 def diagnose_cmd(
     target: str = typer.Argument(..., help="Run id, or experiment (id, name, tag, git ref): every seed."),
     chance: float = typer.Option(None, help="Chance accuracy (default 1 / n_classes from tw.config)."),
+    report: Path = ReportOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Name training failure modes from the stored curves and probes, by severity, with causes."""
@@ -60,9 +63,11 @@ def diagnose_cmd(
     ctx = context()
     sd = diagnose_stored(ctx.store, ctx.root, target, ctx.config, chance=chance)
     if as_json:
-        print_json(sd)
+        written = write_for(ctx, report, [ctx.store.experiment(sd.experiment_id)], True, diagnoses=[sd], decisions=[])
+        print_json(with_report(sd, written))
     else:
         render_diagnosis(sd)
+        write_for(ctx, report, [ctx.store.experiment(sd.experiment_id)], False, diagnoses=[sd], decisions=[])
 
 
 # -- doctor ----------------------------------------------------------------------------------------

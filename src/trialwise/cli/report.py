@@ -44,3 +44,25 @@ def print_written(written: Any, as_json: bool) -> None:
 
 def register(command: Any) -> None:
     command("report", report_cmd)
+
+
+def write_for(ctx: Any, path: Path | None, experiments: list[Any], as_json: bool, **kwargs: Any) -> Any:
+    """The ``--report FILE`` of a command: write the report of ``experiments`` (first = baseline)
+    with what the command computed (``kwargs`` go to :func:`trialwise.report.collect`), print its
+    path unless ``as_json``, and return the :class:`~trialwise.report.ReportFile` (``None`` without a path)."""
+    if path is None:
+        return None
+    from trialwise.report import write_report
+
+    written = write_report(ctx.store, ctx.root, ctx.config, experiments, path, **kwargs)
+    if not as_json:
+        print_written(written, False)
+    return written
+
+
+def with_report(obj: Any, written: Any) -> Any:
+    """``obj``'s JSON with the written report under ``"report"`` (``obj`` itself when none was written)."""
+    if written is None:
+        return obj
+    data = obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
+    return {**data, "report": written.to_dict()}

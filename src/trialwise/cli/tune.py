@@ -10,6 +10,7 @@ import typer
 from trialwise.cli._common import (
     EXIT_INTERRUPTED, JsonOpt, ModeOpt, ProfileOpt, console, context, err_console, esc, fmt, handle_errors, new_table, print_json, rule,
 )
+from trialwise.cli.report import ReportOpt, with_report, write_for
 
 SWEEPS_DIR = Path(".trialwise") / "sweeps"
 """Where slice plots of a study are written (``<study>/slices.png``)."""
@@ -289,15 +290,17 @@ def report_cmd(
     importance: str = typer.Option("fanova", help="fanova | ped-anova | mdi."),
     bootstrap: int = typer.Option(100, help="Bootstrap resamples of the importances."),
     jobs: int = typer.Option(None, help="Parallel runs of the re-check."),
+    html: Path = ReportOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Best trials, importances and slices of a stored study (and its winner re-check with --recheck)."""
     handle_errors(_report)(study=study, storage=storage, recheck=recheck, top_k=top_k, recheck_seeds=recheck_seeds,
-                           alpha=alpha, importance=importance, bootstrap=bootstrap, jobs=jobs, as_json=as_json)
+                           alpha=alpha, importance=importance, bootstrap=bootstrap, jobs=jobs, html=html,
+                           as_json=as_json)
 
 
 def _report(study: str, storage: str | None, recheck: bool, top_k: int, recheck_seeds: int, alpha: float,
-            importance: str, bootstrap: int, jobs: int | None, as_json: bool) -> None:
+            importance: str, bootstrap: int, jobs: int | None, html: Path | None, as_json: bool) -> None:
     from types import SimpleNamespace
 
     from trialwise.tune import optuna_storage_url
@@ -307,10 +310,14 @@ def _report(study: str, storage: str | None, recheck: bool, top_k: int, recheck_
     report = _analyze(ctx, SimpleNamespace(study=study, storage=url), top_k=top_k, recheck_seeds=recheck_seeds,
                       alpha=alpha, importance=importance, bootstrap=bootstrap, jobs=jobs, timeout=None,
                       quiet=as_json, recheck=recheck)
-    if as_json:
-        print_json(report)
-    else:
+    if not as_json:
         render_report(report)
+    from trialwise.report._collect import sweep_experiments
+
+    written = write_for(ctx, html, sweep_experiments(ctx.store, report), as_json, sweep=report, decisions=[],
+                        title=f"trialwise sweep: {study}")
+    if as_json:
+        print_json(with_report(report, written))
 
 
 @sweep_app.command("ls")

@@ -23,8 +23,8 @@ import numpy as np
 from trialwise.stats._bands import MAX_DISPLAY_POINTS, CurveBand, SeedCurve, extreme_indices, finite_or_none, steps_list
 
 __all__ = [
-    "BAND_ALPHA", "DIGITS", "PALETTE", "CurveSet", "arms_figure", "colour", "curve_figure", "evidence_figure",
-    "plotly_text", "rgba",
+    "BAND_ALPHA", "DIGITS", "PALETTE", "ArmPoints", "CurveSet", "EffectBar", "EvidenceMark", "arms_figure", "colour",
+    "curve_figure", "effects_figure", "evidence_figure", "plotly_text", "rgba",
 ]
 
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
@@ -263,4 +263,136 @@ def arms_figure(metric: str, arms: Sequence[ArmPoints], *, digits: int = DIGITS)
     layout["showlegend"] = False
     layout["xaxis"]["type"] = "category"
     layout["meta"] = {"kind": "arms"}
+    return {"data": data, "layout": layout}
+
+
+@dataclass(frozen=True)
+class EffectBar:
+    """One effect as drawn: its estimate and interval (positive = better), flagged when it is a
+    shadowed regression."""
+
+    label: str
+    estimate: float
+    ci_low: float
+    ci_high: float
+    flagged: bool = False
+
+
+def effects_figure(title: str, effects: Sequence[EffectBar], *, digits: int = DIGITS) -> dict[str, Any]:
+    """A forest plot: each effect's estimate with its interval around zero, shadowed regressions red."""
+    labels = [plotly_text(e.label) for e in effects]
+    data = []
+    for flagged, colour_ in ((False, PALETTE[0]), (True, "#b3261e")):
+        rows = [(lab, e) for lab, e in zip(labels, effects) if e.flagged == flagged and np.isfinite(e.estimate)]
+        if not rows:
+            continue
+        data.append({"type": "scatter", "mode": "markers", "orientation": "h",
+                     "x": [float(f"{e.estimate:.{digits}g}") for _, e in rows], "y": [lab for lab, _ in rows],
+                     "name": "shadowed regression" if flagged else "effect",
+                     "marker": {"size": 10, "color": colour_, "symbol": "diamond"},
+                     "error_x": {"type": "data", "symmetric": False, "color": colour_,
+                                 "array": [max(0.0, e.ci_high - e.estimate) if np.isfinite(e.ci_high) else 0.0 for _, e in rows],
+                                 "arrayminus": [max(0.0, e.estimate - e.ci_low) if np.isfinite(e.ci_low) else 0.0 for _, e in rows]},
+                     "hovertemplate": "%{y}<br>%{x:.4g}"})
+    layout = _layout(title, "effect (positive = better)", "", height=max(220, 60 + 34 * len(effects)))
+    layout["yaxis"].update(type="category", autorange="reversed")
+    layout["xaxis"]["zeroline"] = True
+    layout["shapes"] = [{"type": "line", "xref": "x", "yref": "paper", "x0": 0, "x1": 0, "y0": 0, "y1": 1,
+                         "line": {"color": "#444", "width": 1}}]
+    layout["meta"] = {"kind": "effects"}
+    return {"data": data, "layout": layout}
+
+
+# -- sweeps ---------------------------------------------------------------------------------------
+
+def history_figure(metric: str, direction: str, trials: Sequence[int], values: Sequence[float], *,
+                   digits: int = DIGITS) -> dict[str, Any]:
+    """Optimisation history: each completed trial's objective (its seeds' mean) and the best so far."""
+    order = sorted((t, v) for t, v in zip(trials, values) if np.isfinite(v))
+    best, run = [], (-np.inf if direction == "max" else np.inf)
+    for _, v in order:
+        run = max(run, v) if direction == "max" else min(run, v)
+        best.append(float(f"{run:.{digits}g}"))
+    xs = [t for t, _ in order]
+    data = [{"type": "scatter", "mode": "markers", "x": xs, "y": [float(f"{v:.{digits}g}") for _, v in order],
+             "name": "trial (mean over its seeds)", "marker": {"size": 8, "color": rgba(PALETTE[0], 0.7)},
+             "hovertemplate": "trial %{x}<br>%{y:.4g}"},
+            {"type": "scatter", "mode": "lines", "x": xs, "y": best, "name": "best so far",
+             "line": {"shape": "hv", "color": PALETTE[1], "width": 2}}]
+    layout = _layout(f"optimisation history: {metric} ({direction})", "trial", metric, height=320)
+    layout["meta"] = {"kind": "history"}
+    return {"data": data, "layout": layout}
+
+
+@dataclass(frozen=True)
+class ImportanceBar:
+    """A parameter's importance with its bootstrap interval; ``matters``: it beats the noise probe."""
+
+    name: str
+    importance: float
+    ci_low: float
+    ci_high: float
+    matters: bool
+
+
+def importance_figure(title: str, params: Sequence[ImportanceBar], noise: ImportanceBar) -> dict[str, Any]:
+    """Importances with intervals next to a random parameter's (the noise it must beat)."""
+    rows = [*params, noise]
+    labels = [plotly_text(p.name) for p in rows]
+    colours = [PALETTE[2] if p.matters else "#9e9e9e" for p in params] + ["#444444"]
+    data = [{"type": "bar", "orientation": "h", "y": labels, "x": [float(f"{p.importance:.{DIGITS}g}") for p in rows],
+             "marker": {"color": colours}, "name": "importance",
+             "error_x": {"type": "data", "symmetric": False,
+                         "array": [max(0.0, p.ci_high - p.importance) for p in rows],
+                         "arrayminus": [max(0.0, p.importance - p.ci_low) for p in rows], "color": "#333"},
+             "hovertemplate": "%{y}: %{x:.3g}"}]
+    layout = _layout(title, "importance", "", height=max(220, 70 + 36 * len(rows)))
+    layout["yaxis"].update(type="category", autorange="reversed")
+    layout["showlegend"] = False
+    layout["meta"] = {"kind": "importance"}
+    return {"data": data, "layout": layout}
+
+
+def slice_figure(metric: str, name: str, xs: Sequence[Any], ys: Sequence[float], trials: Sequence[int], *,
+                 log: bool, categorical: bool, bins: Sequence[tuple[float, float, float]] = ()) -> dict[str, Any]:
+    """One parameter's slice: every trial's (value, objective), and the binned means (``(x, mean, std)``)."""
+    x = [plotly_text(v) for v in xs] if categorical else [float(v) for v in xs]
+    data: list[dict[str, Any]] = [{"type": "scatter", "mode": "markers", "x": x, "y": [float(f"{v:.{DIGITS}g}") for v in ys],
+                                   "customdata": list(trials), "name": "trial",
+                                   "marker": {"size": 8, "color": rgba(PALETTE[0], 0.7)},
+                                   "hovertemplate": "trial %{customdata}<br>%{x}<br>%{y:.4g}"}]
+    if bins and not categorical:
+        data.append({"type": "scatter", "mode": "lines+markers", "x": [b[0] for b in bins], "y": [b[1] for b in bins],
+                     "name": "bin mean", "line": {"color": PALETTE[1], "width": 2},
+                     "error_y": {"type": "data", "array": [b[2] if np.isfinite(b[2]) else 0.0 for b in bins],
+                                 "color": rgba(PALETTE[1], 0.6)}})
+    layout = _layout(f"slice: {name}", name, metric, height=300)
+    layout["xaxis"]["type"] = "category" if categorical else ("log" if log else "linear")
+    layout["meta"] = {"kind": "slice", "param": name}
+    return {"data": data, "layout": layout}
+
+
+def parallel_figure(metric: str, names: Sequence[str], rows: Sequence[dict[str, Any]], values: Sequence[float], *,
+                    logs: Sequence[bool] = ()) -> dict[str, Any]:
+    """Parallel coordinates: one line per trial through its parameters, coloured by the objective.
+
+    Categorical parameters are placed at their category's index (labelled); log-scaled ones at log10."""
+    dims = []
+    for i, name in enumerate(names):
+        col = [r.get(name) for r in rows]
+        log = bool(logs[i]) if i < len(logs) else False
+        if any(isinstance(v, str) or isinstance(v, bool) for v in col if v is not None):
+            cats = list(dict.fromkeys(str(v) for v in col))
+            dims.append({"label": plotly_text(name), "values": [cats.index(str(v)) for v in col],
+                         "tickvals": list(range(len(cats))), "ticktext": [plotly_text(c) for c in cats]})
+        else:
+            vals = [float(v) if v is not None else None for v in col]
+            if log:
+                vals = [float(np.log10(v)) if v is not None and v > 0 else None for v in vals]
+            dims.append({"label": plotly_text(f"{name} (log10)" if log else name), "values": vals})
+    dims.append({"label": plotly_text(metric), "values": [float(f"{v:.{DIGITS}g}") for v in values]})
+    data = [{"type": "parcoords", "dimensions": dims,
+             "line": {"color": [float(v) for v in values], "colorscale": "Viridis", "showscale": True}}]
+    layout = _layout(f"parallel coordinates: {metric}", "", "", height=380)
+    layout["meta"] = {"kind": "parallel"}
     return {"data": data, "layout": layout}

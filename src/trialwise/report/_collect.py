@@ -22,7 +22,10 @@ from trialwise.report._charts import colour
 from trialwise.stats._bands import SeedCurve, seed_curve
 from trialwise.store._records import Experiment, Run
 
-__all__ = ["DiagnosisView", "EnvDiff", "ExperimentView", "ReportModel", "collect", "metric_order"]
+__all__ = ["DiagnosisView", "EnvDiff", "ExperimentView", "ReportModel", "collect", "metric_order", "sweep_experiments"]
+
+SWEEP_CURVES = 4
+"""Best trials of a sweep whose curves a report overlays (more would be a tangle of colours)."""
 
 PROBE_PREFIX = "probe/"
 """Series written by ``tw.watch`` probes: drawn in their own, collapsed section."""
@@ -190,3 +193,10 @@ def _diagnosis(store: Any, root: Path, config: Any, exp: Experiment) -> Diagnosi
         return DiagnosisView(exp.name, diagnose_stored(store, root, exp.id, config))
     except TrialwiseError as exc:
         return DiagnosisView(exp.name, None, str(exc))
+
+
+def sweep_experiments(store: Any, sweep: Any, n: int = SWEEP_CURVES) -> list[Experiment]:
+    """The experiments of a sweep's ``n`` best trials (best first; the learning-rate stage's are
+    not included), for the report's curves."""
+    ids = [t.experiment_id for t in sweep.best if t.experiment_id][:n]
+    return [store.experiment(i) for i in dict.fromkeys(ids)]

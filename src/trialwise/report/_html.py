@@ -30,7 +30,8 @@ from typing import Any
 from markupsafe import Markup
 
 from trialwise.report._charts import (
-    ArmPoints, CurveSet, EvidenceMark, arms_figure, curve_figure, evidence_figure,
+    ArmPoints, CurveSet, EffectBar, EvidenceMark, ImportanceBar, arms_figure, curve_figure, effects_figure,
+    evidence_figure, history_figure, importance_figure, parallel_figure, slice_figure,
 )
 from trialwise.report._collect import PROBE_PREFIX, DiagnosisView, ExperimentView, ReportModel
 from trialwise.stats._bands import MAX_DISPLAY_POINTS, curve_band
@@ -238,6 +239,112 @@ def _diagnosis(dv: DiagnosisView, views: dict[str, ExperimentView], figs: _Figur
     return out
 
 
+def _ablation(r: Any, figs: _Figures) -> dict[str, Any]:
+    """The tables ``trialwise ablate`` prints: combinations, effects (shadowed changes flagged), the
+    recommendation."""
+    from trialwise.ablate._common import fmt as fixed
+    from trialwise.ablate._factorial import _verdict
+
+    a = r.analysis
+    d = a.decimals
+    level = f"{1 - a.alpha:.0%}"
+    shadowed = set(r.shadowing.flagged)
+    cells = []
+    for c, cell in zip(r.cells, a.cells):
+        s, v = c.summary, cell.vs_base
+        cells.append({"label": c.label, "commit": c.commit[:8], "experiment": c.experiment_name,
+                      "n": f"{s.n}" + (f" ({s.n_failed} failed)" if s.n_failed else ""),
+                      "mean": f"{fixed(s.mean, d)} ({fixed(s.ci_low, d)} – {fixed(s.ci_high, d)})",
+                      "vs_base": fixed(v.estimate, d, sign=True) if v else "—",
+                      "ci": f"{fixed(v.ci_low, d, sign=True)} – {fixed(v.ci_high, d, sign=True)}" if v else "—",
+                      "verdict": c.verdict, "reused": f"{c.reused}/{len(c.seeds)}",
+                      "shadowed": any(ch in shadowed for ch in c.subset) and len(c.subset) == 1})
+    effects, bars = [], []
+    for e in (*a.effects, *a.simple_effects):
+        flagged = e.kind in ("main", "simple") and len(e.factors) == 1 and e.factors[0] in shadowed
+        kind = "alone vs base" if e.kind == "simple" else e.kind
+        label = e.label + (f" (= {', '.join(e.aliases)})" if e.aliases else "")
+        effects.append({"label": label, "kind": kind, "estimate": fixed(e.estimate, d, sign=True),
+                        "ci": f"{fixed(e.ci_low, d, sign=True)} – {fixed(e.ci_high, d, sign=True)}",
+                        "p": fmt(e.p_value, 3), "p_worse": fmt(e.p_worse, 2), "verdict": _verdict(e),
+                        "flagged": flagged})
+        bars.append(EffectBar(f"{label} [{kind}]", e.estimate, e.ci_low, e.ci_high, flagged))
+    return {"title": f"{r.design.name}: {len(r.cells)} cells of {', '.join(r.changes)} on {r.base_ref} "
+                     f"({r.base_commit[:8]}); {r.metric} ({r.direction}), positive effect = better",
+            "level": level, "cells": cells, "effects": effects,
+            "pooled": f"seed-to-seed sd {fixed(a.pooled_std, d)}, {a.df_error} df",
+            "figure": figs.add(effects_figure(f"effects on {r.metric} ({level} CI)", bars)) if bars else None,
+            "shadowing": list(r.shadowing.summary), "flagged": bool(r.shadowing.flags),
+            "recommendation": list(r.subset.summary), "warnings": list(r.warnings), "notes": list(r.notes)}
+
+
+def _sweep(r: Any, figs: _Figures) -> list[dict[str, Any]]:
+    """What ``trialwise sweep report`` prints, as tables and plots; the learning-rate stage first."""
+    stages = [*(_sweep(r.lr_stage, figs) if r.lr_stage is not None else []), _sweep_stage(r, figs)]
+    return stages
+
+
+def _sweep_stage(r: Any, figs: _Figures) -> dict[str, Any]:
+    meta = r.meta
+    obj = meta.objective
+    names = list(meta.parsed_space.names)
+    out: dict[str, Any] = {
+        "study": r.study, "objective": obj.describe(), "seeds": meta.seeds, "commit": meta.commit,
+        "stage": meta.stage, "counts": ", ".join(f"{v} {k}" for k, v in sorted(r.counts.items())),
+        "fixed": ", ".join(f"{k}={v}" for k, v in sorted(meta.fixed.items())), "names": names,
+        "best": [{"trial": t.number, "params": [fmt(t.params.get(n)) for n in names], "value": fmt(t.value),
+                  "std": fmt(t.seed_std), "seeds": f"{t.n_completed} of {t.n_seeds}", "experiment": t.experiment_id or ""}
+                 for t in r.best],
+        "recheck": None, "importance": None, "history": None, "parallel": None, "slices": [],
+        "notes": list(r.notes),
+    }
+    done: dict[int, dict[str, Any]] = {}
+    value: dict[int, float] = {}
+    for sl in r.slices:
+        for x, y, t in zip(sl.x, sl.y, sl.trials):
+            done.setdefault(t, {})[sl.name] = x
+            value[t] = y
+    if not value:  # no parameter slices (nothing completed): the best trials are all there is
+        value = {t.number: t.value for t in r.best if t.value is not None}
+    if value:
+        out["history"] = figs.add(history_figure(obj.metric, obj.direction, list(value), list(value.values())))
+    if done and len(names) >= 1:
+        trials = sorted(done)
+        logs = [next((sl.log for sl in r.slices if sl.name == n), False) for n in names]
+        out["parallel"] = figs.add(parallel_figure(obj.metric, names, [done[t] for t in trials],
+                                                   [value[t] for t in trials], logs=logs))
+    for sl in r.slices:
+        categorical = sl.kind == "choice" or any(isinstance(x, str) for x in sl.x)
+        bins = [((10 ** ((b.low + b.high) / 2)) if sl.log else (b.low + b.high) / 2, b.mean, b.std) for b in sl.bins]
+        out["slices"].append({"name": sl.name, "note": sl.note, "shape": sl.shape,
+                              "figure": figs.add(slice_figure(obj.metric, sl.name, sl.x, sl.y, sl.trials, log=sl.log,
+                                                              categorical=categorical, bins=bins))})
+    imp = r.importance
+    if imp is not None:
+        bars = [ImportanceBar(p.name, p.importance, p.ci_low, p.ci_high, p.matters) for p in imp.params]
+        noise = ImportanceBar("(noise: a random parameter)", *imp.noise, False)
+        out["importance"] = {
+            "figure": figs.add(importance_figure(f"parameter importance ({imp.evaluator}, {imp.confidence:.0%} "
+                                                 f"bootstrap interval over {imp.n_bootstrap} resamples)", bars, noise)),
+            "rows": [{"rank": p.rank, "name": p.name, "importance": fmt(p.importance, 3),
+                      "ci": f"{fmt(p.ci_low, 3)} – {fmt(p.ci_high, 3)}", "above_noise": f"{p.above_noise:.0%}",
+                      "matters": p.matters, "prior": p.prior + (f" ({p.prior_row})" if p.prior_row else ""),
+                      "reading": p.reading} for p in imp.params],
+            "sentence": imp.sentence,
+        }
+    rc = r.recheck
+    if rc is not None:
+        out["recheck"] = {
+            "title": f"winner re-check on fresh seeds {list(rc.fresh_seeds)} (Welch, Holm at alpha {rc.alpha:g})",
+            "rows": [{"trial": e.trial, "params": [fmt(e.params.get(n)) for n in names], "search": fmt(e.search_mean),
+                      "fresh": f"{fmt(e.fresh_mean)} ± {fmt(e.fresh_std)}", "p": fmt(e.p_adjusted, 3),
+                      "vs": "winner" if e.trial == rc.winner.trial else (
+                          "worse" if e.distinguishable else "indistinguishable")} for e in rc.entries],
+            "sentence": rc.sentence,
+        }
+    return out
+
+
 def _env_diffs(model: ReportModel) -> list[dict[str, Any]]:
     return [{"base": e.base, "other": e.other, "known": e.known,
              "rows": [(item, _env_value(a), _env_value(b)) for item, a, b in e.items]} for e in model.env_diffs]
@@ -264,7 +371,11 @@ def render_html(model: ReportModel, *, max_points: int = MAX_DISPLAY_POINTS) -> 
     decisions = [_decision(d, colours, figs) for d in model.decisions]
     metrics, probes = _curve_sections(model, figs, max_points)
     diagnoses = [_diagnosis(dv, views, figs) for dv in model.diagnoses]
-    toc = [("verdicts", "Verdicts")] if decisions else []
+    ablation = _ablation(model.ablation, figs) if model.ablation is not None else None
+    sweep = _sweep(model.sweep, figs) if model.sweep is not None else None
+    toc = [("sweep", "Sweep")] if sweep else []
+    toc += [("ablation", "Ablation")] if ablation else []
+    toc += [("verdicts", "Verdicts")] if decisions else []
     toc += [("curves", "Learning curves"), ("provenance", "Provenance")]
     toc += [("diagnosis", "Diagnosis")] if diagnoses else []
     script = (TEMPLATES / "report.js").read_text(encoding="utf-8")
@@ -274,7 +385,7 @@ def render_html(model: ReportModel, *, max_points: int = MAX_DISPLAY_POINTS) -> 
         title=model.title, generated=_when(model.generated_at), version=__version__,
         experiments=[_provenance(v) for v in model.experiments], env_diffs=_env_diffs(model),
         decisions=decisions, decision_notes=list(model.decision_notes), metrics=metrics, probes=probes,
-        diagnoses=diagnoses, notes=list(model.notes), toc=toc, figures=figs.items,
+        diagnoses=diagnoses, ablation=ablation, sweep=sweep, notes=list(model.notes), toc=toc, figures=figs.items,
         max_points=max_points, plotly=plotly_payload(), script=Markup(script),
     )
     return page
