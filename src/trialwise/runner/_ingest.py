@@ -19,6 +19,8 @@ import ast
 import csv
 import json
 import math
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,18 +97,19 @@ MAX_NUMBER_CHARS = 64
 """Longest string read as a number (longer text is never a logged scalar)."""
 
 
-def api_line_points(line: str, points: list[Point]) -> None:
-    """Append the points of one ``metrics.jsonl`` line (a column batch written by ``tw.log``)."""
+def api_line_points(line: str, points: list[Point]) -> bool:
+    """Append the points of one ``metrics.jsonl`` line (a column batch written by ``tw.log``);
+    ``False`` when the line is no batch (unreadable, cut short, nested too deeply to parse)."""
     try:
         columns = json.loads(line)
-    except ValueError:
-        return
+    except (ValueError, RecursionError):
+        return False
     if not isinstance(columns, dict):
-        return
+        return False
     t = columns.get("t")
     steps, rows = columns.get("s"), columns.get("m")
     if not isinstance(steps, list) or not isinstance(rows, list):
-        return
+        return False
     for raw_step, row in zip(steps, rows):
         if not isinstance(row, dict):
             continue
@@ -115,17 +118,20 @@ def api_line_points(line: str, points: list[Point]) -> None:
             v = _number(value)
             if v is not None:
                 points.append((key, step, v, t, "api"))
+    return True
 
 
-def read_api_metrics(run_dir: Path) -> list[Point]:
-    """Points from ``metrics.jsonl``; a line cut short by ``kill -9`` is skipped."""
+def read_api_metrics(run_dir: Path, skipped: Counter[str] | None = None) -> list[Point]:
+    """Points from ``metrics.jsonl``; a line cut short by ``kill -9`` is skipped silently, any other
+    unreadable line is skipped and counted in ``skipped``."""
     path = run_dir / F.METRICS_FILE
     points: list[Point] = []
     if not path.exists():
         return points
     with path.open(encoding="utf-8", errors="replace") as fh:
         for line in fh:
-            api_line_points(line, points)
+            if not api_line_points(line, points) and skipped is not None and line.strip() and line.endswith("\n"):
+                skipped[f"unreadable lines of {F.METRICS_FILE}"] += 1  # a complete line, not kill -9's cut
     return points
 
 
@@ -200,7 +206,7 @@ class StdoutRecords:
             step = _step(obj.get(EPOCH_KEY)) if self.whole_epochs else self.position
         if step is None:
             step = self.auto
-        self.auto = step + 1
+        self.auto = min(step + 1, MAX_STEP)
         self.position += 1
         for key, value in obj.items():
             if key in STEP_KEYS:
@@ -277,12 +283,120 @@ def accumulator_points(acc: Any, source: str = "tensorboard") -> list[Point]:
 
 @dataclass(frozen=True)
 class Ingested:
-    """Everything read from a run directory."""
+    """Everything read from a run directory; ``skipped`` counts what was left out, by reason."""
 
     points: list[Point]
     config: dict[str, Any]
     summary: dict[str, float]
     by_source: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
+
+    def skipped_note(self) -> str | None:
+        """The skipped items in words (stored with the run), or ``None`` when nothing was skipped."""
+        if not self.skipped:
+            return None
+        parts = ", ".join(f"{n} {why}" for why, n in sorted(self.skipped.items()))
+        return f"trialwise skipped what it could not store ({parts}); every other value was kept"
+
+
+MAX_KEY_CHARS = 300
+"""Longest metric, summary or config name: the store's ``key`` columns are ``VARCHAR(300)``
+(:mod:`trialwise.store._schema`)."""
+
+
+def key_problem(key: object) -> str | None:
+    """Why ``key`` cannot be a stored name (``None`` when it can): not text, not encodable as UTF-8
+    (a lone surrogate such as ``"\\ud800"`` from a JSON escape), a NUL (PostgreSQL text refuses it),
+    or longer than :data:`MAX_KEY_CHARS`."""
+    if not isinstance(key, str):
+        return "names that are not text"
+    if len(key) > MAX_KEY_CHARS:
+        return f"names longer than {MAX_KEY_CHARS} characters"
+    if "\x00" in key:
+        return "names containing a NUL character"
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        return "names that are not valid Unicode (lone surrogates)"
+    return None
+
+
+def _storable_time(value: object) -> float | None:
+    """A point's wall time: a finite number, else ``None`` (the point is kept without it)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        t = float(value)
+    except OverflowError:  # an integer beyond float range
+        return None
+    return t if math.isfinite(t) else None
+
+
+def storable_points(points: list[Point], skipped: Counter[str]) -> list[Point]:
+    """``points`` the store can hold: a valid name, a step within BIGINT, a float value; a time that
+    is not a finite number is dropped (the point is kept). Everything else is counted in ``skipped``."""
+    verdicts: dict[object, str | None] = {}
+    out: list[Point] = []
+    for point in points:
+        key, step, value, t, src = point
+        why = verdicts[key] if key in verdicts else verdicts.setdefault(key, key_problem(key))
+        if why is None and step is not None and not (isinstance(step, int) and -MAX_STEP <= step <= MAX_STEP):
+            why = "points with a step outside the 64-bit integer range"
+        if why is None and not isinstance(value, float):
+            why = "values that are not numbers"
+        if why is not None:
+            skipped[f"metric {why}"] += 1
+            continue
+        out.append(point if t is None or isinstance(t, float) and math.isfinite(t) else (key, step, value, _storable_time(t), src))
+    return out
+
+
+def _read_object(path: Path, skipped: Counter[str]) -> dict[str, Any]:
+    """The JSON object in ``path`` (``{}`` when absent); anything else is counted and ignored."""
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8", errors="replace"))
+    except (OSError, ValueError, RecursionError):
+        data = None
+    if not isinstance(data, dict):
+        skipped[f"{path.name} (not a JSON object)"] += 1
+        return {}
+    return data
+
+
+def _read_summary(path: Path, skipped: Counter[str]) -> dict[str, float]:
+    """``tw.summary`` values: numbers (``null`` is NaN); any other value is counted and left out."""
+    out: dict[str, float] = {}
+    for key, value in _read_object(path, skipped).items():
+        why = key_problem(key)
+        number = None if why else _number(value)
+        if number is None:
+            skipped[f"summary {why}" if why else f"summary values that are not numbers ({path.name})"] += 1
+            continue
+        out[key] = number
+    return out
+
+
+def _read_config(path: Path, skipped: Counter[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in _read_object(path, skipped).items():
+        why = key_problem(key)
+        if why:
+            skipped[f"config {why}"] += 1
+        else:
+            out[key] = value
+    return out
+
+
+def _source(read: Callable[[Path], list[Point]], run_dir: Path, name: str, skipped: Counter[str]) -> list[Point]:
+    """One source's points; a source whose reader fails (a corrupt event file) is counted, and the
+    other sources are kept."""
+    try:
+        return read(run_dir)
+    except Exception as exc:  # noqa: BLE001 - one unreadable source must not lose the others
+        skipped[f"{name} source (unreadable: {type(exc).__name__})"] += 1
+        return []
 
 
 def one_source_per_series(sources: dict[str, list[Point]]) -> dict[str, list[Point]]:
@@ -303,16 +417,25 @@ def one_source_per_series(sources: dict[str, list[Point]]) -> dict[str, list[Poi
 
 
 def ingest_run_dir(run_dir: Path) -> Ingested:
-    """Read all metric sources, the recorded config and the explicit summary of a run."""
+    """Read all metric sources, the recorded config and the explicit summary of a run.
+
+    Never raises on what the files hold: an item the store cannot hold (a bad name, a step beyond
+    64 bits, a non-numeric summary value, a line nested too deeply to parse, a corrupt source) is
+    left out and counted in :attr:`Ingested.skipped`; every other value is kept."""
+    skipped: Counter[str] = Counter()
     sources = one_source_per_series({
-        "api": read_api_metrics(run_dir),
-        "stdout": read_stdout_metrics(run_dir),
-        "tensorboard": read_tensorboard_metrics(run_dir),
-        "csv": read_csv_metrics(run_dir),
+        name: storable_points(_source(read, run_dir, name, skipped), skipped)
+        for name, read in (
+            ("api", lambda d: read_api_metrics(d, skipped)),
+            ("stdout", read_stdout_metrics),
+            ("tensorboard", read_tensorboard_metrics),
+            ("csv", read_csv_metrics),
+        )
     })
     points = [p for pts in sources.values() for p in pts]
-    summary = {k: (math.nan if v is None else float(v)) for k, v in F.read_json(run_dir / F.SUMMARY_FILE, {}).items()}
-    return Ingested(points, F.read_json(run_dir / F.CONFIG_FILE, {}), summary, {k: len(v) for k, v in sources.items()})
+    summary = _read_summary(run_dir / F.SUMMARY_FILE, skipped)
+    config = _read_config(run_dir / F.CONFIG_FILE, skipped)
+    return Ingested(points, config, summary, {k: len(v) for k, v in sources.items()}, dict(skipped))
 
 
 def summarize(points: list[Point], explicit: dict[str, float], metric: str, rule: str, direction: str) -> dict[str, float]:

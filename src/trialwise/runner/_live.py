@@ -33,6 +33,7 @@ from trialwise.runner._ingest import (
     _step,
     api_line_points,
     parse_stdout_line,
+    storable_points,
 )
 from trialwise.store._store import Store
 
@@ -165,6 +166,9 @@ class LiveRun:
             points += _tb_points(path, self.tb[path])
         for path in csvs:
             points += self._read_csv(path)
+        # what the store cannot hold (a lone-surrogate name, a step beyond 64 bits) is left out here
+        # as in the final read, which counts it in the run's note
+        points = storable_points(points, Counter())
         for key, step, value, _t, _src in points:
             self.latest[key] = (step, value)
         return points

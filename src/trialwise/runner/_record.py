@@ -7,8 +7,10 @@ import os
 import re
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+from trialwise._exceptions import StoreError
 from trialwise.api import _files as F
 from trialwise.settings import MetricConfig
 from trialwise.runner._ingest import Ingested, ingest_run_dir, summarize
@@ -35,30 +37,46 @@ def record_run(store: Store, run_id: str, run_dir: Path, metric: MetricConfig, *
                close: bool = True, live: LiveRun | None = None) -> dict[str, float]:
     """Ingest ``run_dir`` into the store and close the run with ``status`` (never over a terminal
     status another process wrote first; with ``close=False`` the caller has closed it); returns its
-    summary.  With ``live``, the points stored while the run went are completed, never duplicated."""
+    summary.  With ``live``, the points stored while the run went are completed, never duplicated.
+
+    Whatever the run's files hold, the run gets its terminal status: an item that cannot be stored
+    is skipped and named in the run's ``error`` field (:meth:`Ingested.skipped_note`), a step that
+    fails (parameters, predictions) is named there too, and every other value is kept."""
+    notes: list[str] = []
     try:
         data = ingest_run_dir(run_dir)
         read = True
     except Exception as exc:  # noqa: BLE001 - the run's status must be recorded whatever its files hold
         data = Ingested([], {}, {})
         read = False
-        note = f"trialwise could not read this run's metrics ({type(exc).__name__}: {exc}); its files are in {run_dir}"
-        error = f"{error}\n{note}" if error else note
-    if read:  # an unreadable run keeps whatever was stored of it live
-        finalize(store, run_id, data.points, live)
-    if data.config:
-        store.set_params(run_id, data.config)
-    summary = summarize(data.points, data.summary, metric.name, metric.summary, metric.direction)
-    if (run_dir / F.PREDICTIONS_DIR).is_dir():  # trialwise.errors loads numpy and more: only when needed
-        from trialwise.errors._store import register_predictions
+        notes.append(f"trialwise could not read this run's metrics ({type(exc).__name__}: {exc}); its files are in {run_dir}")
+    if data.skipped_note():
+        notes.append(f"{data.skipped_note()} (files in {run_dir})")
 
-        register_predictions(store, run_id, run_dir)
-    store.set_summary(run_id, summary)
-    if status != "completed" and not error:
-        error = read_tail(run_dir / F.STDERR_FILE) or None
-    elif status != "completed":
-        tail = read_tail(run_dir / F.STDERR_FILE)
-        error = f"{error}\n{tail}" if tail else error
+    def attempt(what: str, action: Callable[[], object]) -> None:
+        try:
+            action()
+        except StoreError:
+            raise  # the store itself is failing: nothing more can be recorded now
+        except Exception as exc:  # noqa: BLE001 - one part that cannot be stored must not lose the rest
+            notes.append(f"trialwise could not store {what} ({type(exc).__name__}: {exc})")
+
+    if read:  # an unreadable run keeps whatever was stored of it live
+        attempt("the metrics", lambda: finalize(store, run_id, data.points, live))
+    if data.config:
+        attempt("the config", lambda: store.set_params(run_id, data.config))
+    summary = summarize(data.points, data.summary, metric.name, metric.summary, metric.direction)
+
+    def predictions() -> None:
+        if (run_dir / F.PREDICTIONS_DIR).is_dir():  # trialwise.errors loads numpy and more: only when needed
+            from trialwise.errors._store import register_predictions
+
+            register_predictions(store, run_id, run_dir)
+
+    attempt("the predictions", predictions)
+    attempt("the summary", lambda: store.set_summary(run_id, summary))
+    tail = read_tail(run_dir / F.STDERR_FILE) if status != "completed" else ""
+    error = "\n".join(part for part in (error, *notes, tail) if part) or None
     if close:
         store.set_terminal_status(run_id, status, exit_code=exit_code, ended_at=ended_at or time.time(), error=error)
     elif error:
