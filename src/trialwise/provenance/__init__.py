@@ -19,6 +19,7 @@ from trialwise.provenance._git import (
     ref_tip,
     repo_root,
     resolve_ref,
+    check_tag_name,
     tag_commit,
 )
 from trialwise.provenance._metric_version import MetricVersion, changed_metric_files, metric_version
@@ -27,5 +28,5 @@ __all__ = [
     "CommitInfo", "DirtyState", "MetricVersion", "Worktree", "changed_metric_files",
     "diff_fingerprints", "dirty_patch", "dirty_state", "environment_fingerprint",
     "fingerprint_hash", "git", "ignored_top_level", "interpreter_of", "metric_version", "remove_worktree", "stale_worktrees", "ref_tip", "repo_root",
-    "resolve_ref", "tag_commit",
+    "check_tag_name", "resolve_ref", "tag_commit",
 ]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from trialwise._exceptions import GitError
+from trialwise._exceptions import GitError, UsageError
 
 WORKTREES_DIR = Path(".trialwise") / "worktrees"
 """Where experiment worktrees live, relative to the repository root (git-ignored)."""
@@ -152,14 +152,26 @@ def ref_tip(root: str | Path, ref: str) -> str | None:
         return None
 
 
+def check_tag_name(root: str | Path, name: str) -> None:
+    """Refuse a ``--tag`` that is not a git tag name (``git check-ref-format``) or that git would read
+    as an option (``--force``): a :class:`UsageError` before anything is run or stored."""
+    if not name or name.startswith("-") or not _succeeds(root, "check-ref-format", f"refs/tags/{name}"):
+        raise UsageError(f"--tag '{name}' is not a valid git tag name (see `git check-ref-format`: no spaces, "
+                         "'..', '~', '^', ':', '?', '*', '[', no leading '-'); choose another, e.g. --tag lr-sweep-1")
+
+
 def tag_commit(root: str | Path, sha: str, name: str) -> None:
-    """Create a lightweight tag ``name`` at ``sha`` (pattern #4's alternative to storing hashes)."""
+    """Create a lightweight tag ``name`` at ``sha`` (pattern #4's alternative to storing hashes).
+
+    The name is checked first (:func:`check_tag_name`) and passed after ``--``, so it can never be an
+    option of ``git tag``."""
+    check_tag_name(root, name)
     existing = git(root, "rev-parse", "--verify", "--quiet", f"refs/tags/{name}", check=False).strip()
     if existing:
-        if existing != sha and git(root, "rev-parse", f"{name}^{{commit}}").strip() != sha:
+        if existing != sha and git(root, "rev-parse", "--verify", f"refs/tags/{name}^{{commit}}").strip() != sha:
             raise GitError(f"tag '{name}' already exists on another commit; choose another --tag")
         return
-    git(root, "tag", name, sha, env=GIT_IDENTITY_ENV)
+    git(root, "tag", "--", name, sha, env=GIT_IDENTITY_ENV)
 
 
 def ignored_top_level(root: str | Path) -> list[str]:

@@ -20,13 +20,14 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from trialwise._exceptions import GitError, UsageError
 from trialwise.api import _files as F
 from trialwise.settings import CONFIG_FILE, ArgsEnv, Config, config_text_at, parse_config
+from trialwise.settings._checks import param_name_problem
 from trialwise.settings._model import DEFAULT_LINK_EXCLUDES
 from trialwise.provenance import (
     Worktree,
@@ -39,6 +40,7 @@ from trialwise.provenance import (
     ignored_top_level,
     metric_version,
     resolve_ref,
+    check_tag_name,
     tag_commit,
 )
 from trialwise.runner._backend import Backend, Observer, Task, TaskResult
@@ -134,6 +136,13 @@ def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
         if "=" not in item:
             raise UsageError(f"--set expects NAME=VALUE, got '{item}'")
         key, raw = item.split("=", 1)
+        key = key.strip()
+        why = param_name_problem(key)
+        if why:
+            raise UsageError(f"--set '{item}': the name '{key}' {why}; a name is one word such as lr or "
+                             "model.lr (quote the whole NAME=VALUE for a value with spaces: --set 'msg=a b')")
+        if "\x00" in raw:
+            raise UsageError(f"--set {key}=...: the value contains a NUL character, which no argument can carry")
         value: Any = raw
         for cast in (int, float):
             try:
@@ -141,7 +150,7 @@ def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
                 break
             except ValueError:
                 continue
-        out[key.strip()] = value
+        out[key] = value
     return out
 
 
@@ -217,6 +226,8 @@ def _links(config: Config, root: Path) -> list[str]:
 
 def prepare(spec: LaunchSpec) -> Prepared:
     """Resolve ref, dirty state, configuration, command and identity of the experiment (no side effects)."""
+    if spec.tag:
+        check_tag_name(spec.root, spec.tag)
     commit = resolve_ref(spec.root, spec.ref)
     patch = None
     if spec.ref == "HEAD":
@@ -387,11 +398,14 @@ def run_experiment(spec: LaunchSpec, store: Store, backend: Backend, observer: O
     prep = prepare(spec)
     root = spec.root
     cfg = prep.config
-    exp = store.upsert_experiment(prep.experiment)
+    exp = store.upsert_experiment(replace(prep.experiment, tag=None))
     if prep.config_differs:
         observer.note(f"configuration: {CONFIG_SOURCES[prep.config_source]} (it differs from the checkout's)")
     if spec.tag:
         tag_commit(root, exp.commit_sha, spec.tag)
+        if not exp.tag:  # stored only once git made the tag: a stored tag always names a real ref
+            store.set_experiment_tag(exp.id, spec.tag)
+            exp = replace(exp, tag=spec.tag)
     patch_file = None
     if prep.patch is not None:
         patch_file = root / PATCHES_DIR / f"{exp.id}.patch"
