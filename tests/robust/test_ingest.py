@@ -159,3 +159,32 @@ def test_a_real_run_printing_bad_lines_completes_and_ls_keeps_working(tmp_path: 
     assert repo.store().params(run["id"]) == {"lr": 0.1}
     listed = repo.tw_json("ls")
     assert listed and repo.tw("ls").returncode == 0
+
+
+LIVE_TRAIN = r'''
+import json, os, time
+import trialwise as tw
+from trialwise.store import connect
+run = tw.init()
+print('{"\\ud800": 1, "loss": 0.5}', flush=True)
+print(json.dumps({"step": 9223372036854775807, "acc": 0.1}), flush=True)
+print(json.dumps({"acc": 0.2}), flush=True)
+tw.log({"\ud800x": 1.0, "val": 1.0}, step=0)
+store = connect(os.environ["TRIALWISE_STORE"])
+deadline = time.monotonic() + 30
+while time.monotonic() < deadline and len([p for p in store.metrics([run.id]) if p[1] == "acc"]) < 2:
+    time.sleep(0.05)  # until live ingestion stored the lines after the bad ones
+seen = len([p for p in store.metrics([run.id]) if p[1] == "acc"])
+print(json.dumps({"step": 1, "live_seen": seen}), flush=True)
+'''
+
+
+def test_live_ingestion_skips_bad_lines_and_the_end_stores_each_point_once(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", f'command = "{PY} train.py"\nseeds = 1\n[metric]\nname = "val"\n',
+                     {"train.py": LIVE_TRAIN})
+    (run,) = repo.tw_json("run", env={"TRIALWISE_LIVE_INTERVAL": "0.1"})["runs"]
+    assert run["status"] == "completed", run
+    series = repo.store().series(run["id"])
+    assert series.pop("live_seen") == ([1], [2.0])  # live ingestion went on past the bad lines
+    assert series == {"loss": ([0], [0.5]), "acc": ([MAX_STEP, MAX_STEP], [0.1, 0.2]), "val": ([0], [1.0])}
+    assert "2 metric names that are not valid Unicode" in run["error"]
