@@ -101,7 +101,23 @@ def tensorboard_cmd(
     _run_import(lambda: read_tensorboard(logdir), group_by, seed_param, number_seeds, name, metric, as_json)
 
 
+def mlflow_cmd(
+    tracking_uri: str = typer.Option(..., "--tracking-uri", envvar="MLFLOW_TRACKING_URI",
+                                     help="Where MLflow logged the runs: sqlite:///mlflow.db, a mlruns directory, "
+                                          "http://host:5000 (default: $MLFLOW_TRACKING_URI)."),
+    experiment: str = typer.Option(..., "--experiment", help="MLflow experiment name (or id)."),
+    group_by: list[str] = GroupByOpt, seed_param: str = SeedParamOpt, number_seeds: bool = NumberSeedsOpt,
+    name: str = NameOpt, metric: str = MetricOpt, as_json: bool = JsonOpt,
+) -> None:
+    """Import the finished runs of an MLflow experiment: params, metric histories, tags, status, git commit."""
+    from trialwise.importers import read_mlflow
+
+    _run_import(lambda: read_mlflow(tracking_uri, experiment), group_by, seed_param, number_seeds, name, metric,
+                as_json)
+
+
 def register(command: Any, app: Any) -> None:
     import_app.command("csv")(handle_errors(csv_cmd))
     import_app.command("tensorboard")(handle_errors(tensorboard_cmd))
+    import_app.command("mlflow")(handle_errors(mlflow_cmd))
     app.add_typer(import_app, name="import")
