@@ -55,13 +55,15 @@ def diagnose_cmd(
     target: str = typer.Argument(..., help="Run id, or experiment (id, name, tag, git ref): every seed."),
     chance: float = typer.Option(None, help="Chance accuracy (default 1 / n_classes from tw.config)."),
     report: Path = ReportOpt,
+    ignore: list[str] = typer.Option([], "--ignore", help="Leave out series whose names start with this "
+                                     "(repeatable; 'probe/': what the script's own series alone say)."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Name training failure modes from the stored curves and probes, by severity, with causes."""
     from trialwise.diagnose import diagnose_stored
 
     ctx = context()
-    sd = diagnose_stored(ctx.store, ctx.root, target, ctx.config, chance=chance)
+    sd = diagnose_stored(ctx.store, ctx.root, target, ctx.config, chance=chance, ignore=tuple(ignore))
     if as_json:
         written = write_for(ctx, report, [ctx.store.experiment(sd.experiment_id)], True, diagnoses=[sd], decisions=[])
         print_json(with_report(sd, written))

@@ -100,16 +100,17 @@ def _series_mapping(config: Any) -> dict[str, str]:
     return {str(k): str(v) for k, v in mapping.items()}
 
 
-def load_series(store: Any, runs: Sequence[Any]) -> list[RunSeries]:
+def load_series(store: Any, runs: Sequence[Any], ignore: Sequence[str] = ()) -> list[RunSeries]:
     """One :class:`RunSeries` per stored run: its metric series, seed, status and ``tw.config``.
 
-    A series stored without steps (``NULL``) is placed by its logging order.
+    A series stored without steps (``NULL``) is placed by its logging order; series whose name
+    starts with one of ``ignore`` are left out.
     """
     out = []
     for run in runs:
         series = {k: (np.arange(len(values), dtype=float) if any(s is None for s in steps)
                       else np.asarray(steps, dtype=float), values)
-                  for k, (steps, values) in store.series(run.id).items()}
+                  for k, (steps, values) in store.series(run.id).items() if not k.startswith(tuple(ignore))}
         out.append(RunSeries(series, seed=run.seed, status=run.status, config=store.params(run.id), run_id=run.id))
     return out
 
@@ -152,15 +153,16 @@ def _select(store: Any, root: Path, token: str) -> tuple[Any, list[Any], bool]:
 
 
 def diagnose_stored(store: Any, root: Path, token: str, config: Any, *, chance: float | None = None,
-                    catalog: Catalog | None = None) -> StoredDiagnosis:
+                    catalog: Catalog | None = None, ignore: Sequence[str] = ()) -> StoredDiagnosis:
     """Diagnose the stored series of run ``token`` or of every seed of experiment ``token``.
 
     Roles are recognised from the series names; ``[diagnose.series]`` maps them explicitly.  The
     goal is ``metric.goal`` on ``metric.name``; the number of classes comes from each run's
-    ``tw.config`` (``n_classes``) unless ``chance`` is given.
+    ``tw.config`` (``n_classes``) unless ``chance`` is given.  Series whose names start with one of
+    ``ignore`` (``"probe/"``: what the script's own series alone say) are left out.
     """
     exp, runs, single = _select(store, root, token)
-    series = load_series(store, runs)
+    series = load_series(store, runs, ignore)
     if not any(r.series for r in series):
         raise DataError(f"{exp.name}: none of its {len(runs)} run(s) logged a metric series; trialwise reads JSON "
                         f"lines on stdout, tw.log and TensorBoard files (see `trialwise show {exp.id}`)")
