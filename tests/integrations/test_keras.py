@@ -43,8 +43,8 @@ def test_keras_callback_under_trialwise_run_two_seeds_then_diagnose(tmp_path):
     assert points["val_accuracy"][0] == [22, 44, 66]  # the global batch count: 22 batches an epoch
     assert points["batch/loss"][0][:3] == [5, 10, 15]  # every 5 batches
     assert points["epoch"][1] == [0, 1, 2]
-    finals = [r["summary"]["val_accuracy"] for r in show["runs"]]
-    assert finals[0] != finals[1]
+    losses = [store.series(r["id"])["batch/loss"][1] for r in show["runs"]]
+    assert losses[0] != losses[1]  # the seeds vary (two seeds may still end at the same accuracy on 397 examples)
 
     d = repo.tw_json("diagnose", res["experiment"]["id"])["diagnosis"]
     assert {k: d["roles"].get(k) for k in ("train_loss", "train_acc_step", "train_acc", "val_loss", "val_acc")} == {
