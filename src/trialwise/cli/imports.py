@@ -62,7 +62,7 @@ def render_report(report: Any) -> None:
         mean = sum(values) / len(values) if values else None
         failed = sum(r["status"] != "completed" for r in g.runs)
         table.add_row(esc(g.name), esc(g.experiment_id), g.commit[:8] if g.commit else "unknown",
-                      esc(",".join(map(str, g.seeds))) + (f" ({failed} failed)" if failed else ""), str(g.added),
+                      esc(",".join(map(str, g.seeds))) + (f" ({failed} did not complete)" if failed else ""), str(g.added),
                       str(g.present), fmt(mean))
     console.print(table)
     for g in report.groups:
@@ -116,8 +116,23 @@ def mlflow_cmd(
                 as_json)
 
 
+def wandb_cmd(
+    path: str = typer.Argument(..., help="A wandb/ directory (its offline-run-* runs), one run directory, or a CSV "
+                                         "export of W&B's runs table."),
+    group_by: list[str] = GroupByOpt, seed_param: str = SeedParamOpt, number_seeds: bool = NumberSeedsOpt,
+    name: str = NameOpt, metric: str = MetricOpt, as_json: bool = JsonOpt,
+) -> None:
+    """Import W&B runs: offline run directories (config, history, summary, exit code, git commit) or a CSV
+    export of the runs table (the --group-by and --seed-param columns are config, other numbers summary)."""
+    from trialwise.importers import read_wandb
+
+    columns = [k for k in (group_by or ()) if not k.startswith("tag:")] + [seed_param]
+    _run_import(lambda: read_wandb(path, params=columns), group_by, seed_param, number_seeds, name, metric, as_json)
+
+
 def register(command: Any, app: Any) -> None:
     import_app.command("csv")(handle_errors(csv_cmd))
     import_app.command("tensorboard")(handle_errors(tensorboard_cmd))
     import_app.command("mlflow")(handle_errors(mlflow_cmd))
+    import_app.command("wandb")(handle_errors(wandb_cmd))
     app.add_typer(import_app, name="import")

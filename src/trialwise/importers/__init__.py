@@ -14,7 +14,9 @@ from trialwise.importers._group import IMPORTED_KIND, ImportOptions, ImportPlan,
 from trialwise.importers._mlflow import read_mlflow
 from trialwise.importers._model import SOURCES, ImportedRun, SourceRead
 from trialwise.importers._tensorboard import read_tensorboard
+from trialwise.importers._wandb import read_wandb
 from trialwise.importers._write import ImportReport, write_import
 
 __all__ = ["IMPORTED_KIND", "SOURCES", "ImportOptions", "ImportPlan", "ImportReport", "ImportedRun", "SourceRead",
-           "plan_import", "read_csv", "read_mlflow", "read_tensorboard", "write_import"]
+           "plan_import", "read_csv", "read_mlflow", "read_tensorboard", "read_wandb",
+           "write_import"]
