@@ -92,6 +92,12 @@ def group_keys(runs: Sequence[ImportedRun], options: ImportOptions) -> tuple[str
         if options.seed_param in options.group_by:
             raise UsageError(f"--group-by {options.seed_param}: the seed param cannot group runs (runs that "
                              "differ only in their seed are one experiment); group by the hyperparameters")
+        for key in options.group_by:
+            if not any(key_value(r, key) is not None for r in runs):
+                tag = key.startswith(TAG_PREFIX)
+                have = sorted({k for r in runs for k in (r.tags if tag else r.params)})
+                raise UsageError(f"--group-by {key}: no run has {'that tag' if tag else 'that param'} (they have "
+                                 f"{', '.join((TAG_PREFIX + k) if tag else k for k in have) or 'none'})")
         return tuple(options.group_by)
     return tuple(sorted({k for r in runs for k in r.params} - {options.seed_param}))
 

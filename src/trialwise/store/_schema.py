@@ -85,7 +85,7 @@ metrics = Table(
     Column("step", BIGINT),
     Column("value", Float),  # NULL = NaN (SQLite cannot store NaN); +/-inf stored as such
     Column("time", Float),
-    Column("source", String(16)),  # api | stdout | tensorboard | csv
+    Column("source", String(16)),  # api | stdout | tensorboard | csv | mlflow | wandb (imports)
     Index("ix_metrics_run_key", "run_id", "key", "step"),
 )
 
