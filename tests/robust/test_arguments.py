@@ -59,3 +59,11 @@ def test_like_wildcards_do_not_match_every_experiment(repo: Repo) -> None:
     for token in ("%", "_" * 12):
         proc = repo.tw("show", token, check=False)
         assert proc.returncode == 2, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize(("args", "why"), [(["--seeds", "1000000000000"], "more than the 10,000"),
+                                           (["--seed-list", "1,99999999999999999999"], "non-negative integers below 2**63")])
+def test_absurd_seed_requests_are_refused(repo: Repo, args: list[str], why: str) -> None:
+    proc = repo.tw("run", *args, check=False)
+    assert proc.returncode == 2 and why in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+    assert repo.store().runs() == []

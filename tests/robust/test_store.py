@@ -240,3 +240,5 @@ def test_a_store_under_an_unwritable_path_is_a_clear_error() -> None:
     connect(f"sqlite:///{directory}/warm.db").close()
     with _without_write_permission(directory), pytest.raises(StoreError, match="cannot create the store's directory"):
         connect(f"sqlite:///{directory}/sub/store.db")
+    with _without_write_permission(directory), pytest.raises(StoreError, match="its directory is not writable"):
+        connect(f"sqlite:///{directory}/store.db")

@@ -18,6 +18,7 @@ import socket
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -27,7 +28,7 @@ from typing import Any
 from trialwise._exceptions import GitError, UsageError
 from trialwise.api import _files as F
 from trialwise.settings import CONFIG_FILE, ArgsEnv, Config, config_text_at, parse_config
-from trialwise.settings._checks import param_name_problem
+from trialwise.settings._checks import MAX_SEEDS, param_name_problem
 from trialwise.settings._model import DEFAULT_LINK_EXCLUDES
 from trialwise.provenance import (
     Worktree,
@@ -168,9 +169,12 @@ def _checked_seeds(seeds: Sequence[int]) -> list[int]:
     seeds = list(seeds)
     if not seeds:
         raise UsageError("no seeds to run: give --seeds N (N >= 1) or a non-empty --seed-list")
-    if any(s < 0 for s in seeds):
-        raise UsageError(f"seeds must be non-negative integers; got {', '.join(map(str, seeds))}")
-    duplicated = sorted({s for s in seeds if seeds.count(s) > 1})
+    if len(seeds) > MAX_SEEDS:
+        raise UsageError(f"{len(seeds):,} seeds is more than the {MAX_SEEDS:,} one experiment may run")
+    if any(s < 0 or s > F.MAX_STEP for s in seeds):
+        raise UsageError(f"seeds must be non-negative integers below 2**63; got {', '.join(map(str, seeds))[:200]}")
+    counts = Counter(seeds)
+    duplicated = sorted(s for s, n in counts.items() if n > 1)
     if duplicated:
         raise UsageError(f"seed(s) {', '.join(map(str, duplicated))} given twice; each seed runs once "
                          "(use --rerun to run a completed seed again)")
@@ -293,6 +297,9 @@ def prepare(spec: LaunchSpec) -> Prepared:
     )
     if spec.seeds is None and spec.n_seeds is not None and spec.n_seeds < 1:
         raise UsageError(f"--seeds must be at least 1 (pattern #1: several seeds); got {spec.n_seeds}")
+    if spec.seeds is None and spec.n_seeds is not None and spec.n_seeds > MAX_SEEDS:
+        raise UsageError(f"--seeds {spec.n_seeds:,} is more than the {MAX_SEEDS:,} one experiment may run "
+                         "(a decision needs a few to a few dozen)")
     seeds = _checked_seeds(spec.seeds) if spec.seeds else list(range(spec.n_seeds or cfg.seeds))
     return Prepared(spec, experiment, argv, env, seeds, patch, _links(cfg, spec.root), cfg, config_source,
                     cfg != spec.config)

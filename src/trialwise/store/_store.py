@@ -128,6 +128,9 @@ def _make_engine(url: str) -> tuple[Engine, bool]:
                     f"cannot create the store's directory {db.parent}: {exc.strerror or exc}. Set `store` in "
                     "trialwise.toml to a writable path (e.g. sqlite:///.trialwise/store.db)"
                 ) from exc
+            if not db.exists() and not _writable(db.parent):
+                raise StoreError(f"cannot create the store {db}: its directory is not writable. Set `store` in "
+                                 "trialwise.toml to a writable path (e.g. sqlite:///.trialwise/store.db)")
         engine = create_engine(_read_only_url(db) if read_only and db else url,
                                connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
 
