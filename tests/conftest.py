@@ -24,6 +24,23 @@ def git(repo: Path, *args: str) -> str:
                           env={**os.environ, **GIT_ENV}).stdout
 
 
+POLL_S = 0.1
+"""How often tests poll for something they wait for (never a blind sleep)."""
+
+
+def wait_for(predicate, what: str, limit: float = 120.0):  # noqa: ANN001, ANN201
+    """Poll ``predicate`` until it returns something truthy (returned), or fail after ``limit`` s."""
+    import time
+
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(POLL_S)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 def activated_env() -> dict[str, str]:
     """The environment of a user whose virtualenv is activated: ``python`` in a command is this one."""
     return {**os.environ, "PATH": os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])}

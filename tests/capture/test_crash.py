@@ -8,12 +8,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import activated_env, make_repo
+from tests.conftest import activated_env, make_repo, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -25,17 +24,7 @@ if os.environ.get("HANG") == "1":
     time.sleep(600)
 """
 
-POLL_S = 0.1
-
-
-def _wait_for(predicate, what: str, limit: float = 120.0):
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(POLL_S)
-    raise AssertionError(f"timed out waiting for {what}")
+_wait_for = wait_for
 
 
 def test_runner_killed_then_next_command_recovers_and_cleans(tmp_path):

@@ -8,16 +8,14 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import activated_env, make_repo
+from tests.conftest import activated_env, make_repo, wait_for
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "digits"
 CHROMIUM = "/usr/bin/chromium"
-POLL_S = 0.1
 
 SLOW = """
 import json, os, time
@@ -37,14 +35,6 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for(predicate, what: str, limit: float = 60.0):
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(POLL_S)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def start_server(repo_path: Path, *extra: str, port: int | None = None) -> tuple[subprocess.Popen, str]:

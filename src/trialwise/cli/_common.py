@@ -18,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from trialwise._exceptions import TrialwiseError
+from trialwise._jsonable import jsonable
 from trialwise._exit_codes import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_NEGATIVE, EXIT_OK  # noqa: F401 (the CLI's codes)
 
 NON_TERMINAL_WIDTH = 100_000
@@ -77,21 +78,10 @@ ModeOpt = typer.Option(None, help="Mode from trialwise.toml's \\[modes.*].")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _clean(obj: Any) -> Any:
-    """JSON-safe: NaN/inf become null, dataclasses/records their dicts."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    if hasattr(obj, "to_dict"):
-        return _clean(obj.to_dict())
-    return obj
 
 
 def print_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(_clean(obj), indent=2, default=str) + "\n")
+    sys.stdout.write(json.dumps(jsonable(obj), indent=2, default=str) + "\n")
 
 
 def handle_errors(fn: F) -> F:

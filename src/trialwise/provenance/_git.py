@@ -249,7 +249,8 @@ def remove_worktree(root: Path, path: Path) -> None:
     git(root, "worktree", "prune", check=False)
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this host (one owned by another user counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -274,7 +275,7 @@ def stale_worktrees(root: str | Path) -> list[tuple[Path, dict[str, Any]]]:
             info = info if isinstance(info, dict) else {"pid": int(info)}
         except (OSError, ValueError, TypeError):
             info = {}  # half-created, or from before owners were recorded: nobody uses it
-        if any(isinstance(info.get(k), int) and _alive(info[k]) for k in ("pid", "child")):
+        if any(isinstance(info.get(k), int) and pid_alive(info[k]) for k in ("pid", "child")):
             continue  # its runner, or the script the runner left running, still uses it
         found.append((entry, info))
     return found

@@ -3,7 +3,6 @@ recovery of runs whose supervisor died."""
 
 from __future__ import annotations
 
-import os
 import re
 import socket
 import time
@@ -12,6 +11,7 @@ from pathlib import Path
 
 from trialwise._exceptions import StoreError
 from trialwise.api import _files as F
+from trialwise.provenance._git import pid_alive
 from trialwise.settings import MetricConfig
 from trialwise.runner._ingest import Ingested, ingest_run_dir, summarize
 from trialwise.runner._live import LiveRun, finalize
@@ -106,14 +106,6 @@ def missing_ignored_path_hint(stderr: str, worktree: Path, workdir: str, root: P
     return None
 
 
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 STALE_RUN_ERROR = "its process ended without reporting (runner or script killed)"

@@ -80,11 +80,30 @@ def _power_at(ncp: np.ndarray | float, df: np.ndarray | float, alpha: float, alt
     ncp, df = np.asarray(ncp, dtype=float), np.asarray(df, dtype=float)
     if alternative == "two-sided":
         crit = stats.t.isf(alpha / 2, df)
-        return stats.nct.sf(crit, df, ncp) + stats.nct.cdf(-crit, df, ncp)
-    crit = stats.t.isf(alpha, df)
-    if alternative == "greater":
-        return stats.nct.sf(crit, df, ncp)
-    return stats.nct.cdf(-crit, df, ncp)
+        power = _nct_sf(crit, df, ncp) + _nct_sf(crit, df, -ncp)
+    else:
+        crit = stats.t.isf(alpha, df)
+        power = _nct_sf(crit, df, ncp if alternative == "greater" else -ncp)
+    return np.clip(power, 0.0, 1.0)
+
+
+def _nct_sf(x: np.ndarray, df: np.ndarray, ncp: np.ndarray) -> np.ndarray:
+    """P(T > x) for a noncentral t.  SciPy's ``nct.sf`` returns NaN for some arguments at small
+    df (e.g. x = 3.18, df = 3, ncp = 8: an arm of 2 seeds); there ``1 - cdf`` is used, and if
+    that fails too, the normal approximation (Johnson & Welch 1940, eq. 7)."""
+    from scipy import stats
+
+    sf = np.asarray(stats.nct.sf(x, df, ncp), dtype=float)
+    bad = ~np.isfinite(sf)
+    if bad.any():
+        alt = 1.0 - np.asarray(stats.nct.cdf(x, df, ncp), dtype=float)
+        sf = np.where(bad, alt, sf)
+        bad = ~np.isfinite(sf)
+        if bad.any():
+            x_, df_ = np.broadcast_to(x, sf.shape), np.broadcast_to(df, sf.shape)
+            z = (x_ * (1 - 1 / (4 * df_)) - ncp) / np.sqrt(1 + x_ ** 2 / (2 * df_))
+            sf = np.where(bad, stats.norm.sf(z), sf)
+    return sf
 
 
 def _one_side(alternative: str) -> str:

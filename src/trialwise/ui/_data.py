@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from trialwise._exceptions import UsageError
+from trialwise._jsonable import jsonable
 from trialwise.stats._bands import seed_band
 from trialwise.store._records import Experiment
 from trialwise.store._select import counted_runs
@@ -118,16 +119,4 @@ def comparison(store: Store, root: Path, base_id: str, cand_id: str) -> dict[str
     except UsageError:
         return None
     decision = decide(store, root, base, cand)
-    return {"decision": _clean(decision.to_dict()), "base": curves(store, base.id), "candidate": curves(store, cand.id)}
-
-
-def _clean(obj: Any) -> Any:
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    if hasattr(obj, "to_dict"):
-        return _clean(obj.to_dict())
-    return obj
+    return {"decision": jsonable(decision.to_dict()), "base": curves(store, base.id), "candidate": curves(store, cand.id)}
