@@ -48,8 +48,8 @@ writes ``hp_metric = -1`` for the hyperparameter tab unless the script logs one.
 
 Point = tuple[str, int | None, float, float | None, str]
 
-MAX_STEP = 2**63 - 1
-"""Largest step the store's integer column holds (SQLite and PostgreSQL BIGINT)."""
+MAX_STEP = F.MAX_STEP
+"""Largest step the store's integer column holds (one constant with ``tw.log``'s check, api/_files)."""
 
 
 def _step(value: Any) -> int | None:
