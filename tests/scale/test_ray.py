@@ -32,19 +32,6 @@ while not go.exists() and time.time() < deadline:
 CONFIG = 'command = "{python} train.py"\nseeds = 4\nbackend = "ray"\n[resources]\ncpus = 1\n'
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    from ray.cluster_utils import Cluster
-
-    os.environ.setdefault("RAY_health_check_period_ms", "500")
-    os.environ.setdefault("RAY_health_check_failure_threshold", "3")
-    c = Cluster(initialize_head=True, head_node_args={"num_cpus": 2, "include_dashboard": False})
-    worker = c.add_node(num_cpus=2)
-    c.wait_for_nodes()
-    yield c, worker
-    c.shutdown()
-
-
 def _markers(run_dirs):
     out = {}
     for d in run_dirs:
