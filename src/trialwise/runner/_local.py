@@ -116,6 +116,7 @@ class LocalBackend(Backend):
         for gpu in detect_gpus() if gpus is None else gpus:
             self._gpus.put(gpu)
         self._has_gpus = not self._gpus.empty()
+        self._n_gpus = self._gpus.qsize()
         self._stop = threading.Event()
         self.interrupted = False
         self.stop_reason = CTRL_C
@@ -132,6 +133,10 @@ class LocalBackend(Backend):
         return [self._gpus.get() for _ in range(n)]
 
     def _run_one(self, task: Task, observer: Observer, concurrent: int) -> TaskResult:
+        if self._has_gpus and task.gpus > self._n_gpus:  # it would wait forever for GPUs that do not exist
+            return TaskResult(task.run_id, "failed", None, None, time.time(),
+                              f"the run asks for {task.gpus} GPUs (gpus_per_run) and this machine has {self._n_gpus}: "
+                              "lower gpus_per_run in trialwise.toml")
         if self._stop.is_set():
             return TaskResult(task.run_id, "killed", None, None, time.time(), f"{self.stop_reason}, before it started")
         devices = self._take_gpus(task.gpus)
