@@ -80,6 +80,22 @@ class DiagnosisView:
 
 
 @dataclass(frozen=True)
+class ErrorView:
+    """Error analysis of one experiment: the run analysed in detail (``error_report`` with the stable
+    errors over its seeds, ``metrics_report``), and thumbnails of its worst mistakes' inputs."""
+
+    experiment: str
+    run_id: str
+    seed: int
+    split: str
+    errors: Any
+    metrics: Any
+    thumbnails: dict[int, str] = field(default_factory=dict)
+    """Mistake rank -> ``data:image/png`` URI."""
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class ReportModel:
     """Everything a report draws; :func:`trialwise.report._html.render_html` turns it into a page."""
 
@@ -92,7 +108,7 @@ class ReportModel:
     diagnoses: tuple[DiagnosisView, ...]
     ablation: Any | None = None
     sweep: Any | None = None
-    errors: tuple[Any, ...] = ()
+    errors: tuple[ErrorView, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     def metrics(self) -> list[str]:
@@ -110,15 +126,21 @@ def metric_order(keys: Sequence[str] | set[str], mains: Sequence[str] = ()) -> l
 
 
 def _curves(store: Any, runs: Sequence[Run]) -> dict[str, tuple[SeedCurve, ...]]:
-    by_run: dict[str, dict[str, tuple[list[int | None], list[float]]]] = {r.id: {} for r in runs}
-    for run_id, key, step, value, _t in store.metrics([r.id for r in runs]):
-        steps, values = by_run[run_id].setdefault(key, ([], []))
-        steps.append(step)
-        values.append(value)
+    """Per metric key, one :class:`SeedCurve` per run (seed order), from one read of the store."""
+    from itertools import groupby
+    from operator import itemgetter
+
+    by_run: dict[str, dict[str, SeedCurve]] = {r.id: {} for r in runs}
+    run = {r.id: r for r in runs}
+    # the store orders points by run, key, step: each (run, key) is one contiguous group
+    for (run_id, key), group in groupby(store.metrics([r.id for r in runs]), key=itemgetter(0, 1)):
+        rows = list(group)
+        r = run[run_id]
+        by_run[run_id][key] = seed_curve(r.seed, r.id, r.status, [p[2] for p in rows], [p[3] for p in rows])
     out: dict[str, list[SeedCurve]] = {}
     for r in sorted(runs, key=lambda r: r.seed):
-        for key, (steps, values) in by_run[r.id].items():
-            out.setdefault(key, []).append(seed_curve(r.seed, r.id, r.status, steps, values))
+        for key, curve in by_run[r.id].items():
+            out.setdefault(key, []).append(curve)
     return {k: tuple(v) for k, v in out.items()}
 
 
@@ -158,13 +180,15 @@ def env_diffs(views: Sequence[ExperimentView]) -> tuple[EnvDiff, ...]:
 def collect(store: Any, root: Path, config: Any, experiments: Sequence[Experiment], *, title: str | None = None,
             decisions: Sequence[Any] | None = None, decision_notes: Sequence[str] = (),
             diagnoses: Sequence[Any] | None = None, ablation: Any | None = None, sweep: Any | None = None,
-            errors: Sequence[Any] = (), include_running: bool = False, notes: Sequence[str] = ()) -> ReportModel:
+            errors: Sequence[ErrorView] | None = None, split: str = "val", include_running: bool = False,
+            notes: Sequence[str] = ()) -> ReportModel:
     """The :class:`ReportModel` of ``experiments`` (first = baseline).
 
     ``decisions`` (:class:`~trialwise.decide.Decision`) and ``diagnoses``
     (:class:`~trialwise.diagnose.StoredDiagnosis`) are computed when not given: one decision per
     candidate on the experiments' own metric, one diagnosis per experiment; a decision or diagnosis
-    that cannot be made is shown with its reason, it does not stop the report.
+    that cannot be made is shown with its reason, it does not stop the report. ``errors``
+    (:func:`error_views` on ``split``) are computed for the experiments whose runs logged predictions.
     """
     exps = list({e.id: e for e in experiments}.values())  # the same experiment named twice is shown once
     views = tuple(experiment_view(store, e, i, include_running=include_running) for i, e in enumerate(exps))
@@ -173,6 +197,8 @@ def collect(store: Any, root: Path, config: Any, experiments: Sequence[Experimen
     if diagnoses is None:
         diagnoses = [_diagnosis(store, root, config, e) for e in exps]
     diag_views = tuple(d if isinstance(d, DiagnosisView) else DiagnosisView(d.experiment, d) for d in diagnoses)
+    if errors is None:
+        errors = error_views(store, root, views, split)
     names = ", ".join(e.name for e in exps)
     return ReportModel(title or f"trialwise report: {names}", time.time(), views, env_diffs(views), tuple(decisions),
                        tuple(decision_notes), diag_views, ablation, sweep, tuple(errors), tuple(notes))
@@ -200,3 +226,43 @@ def sweep_experiments(store: Any, sweep: Any, n: int = SWEEP_CURVES) -> list[Exp
     not included), for the report's curves."""
     ids = [t.experiment_id for t in sweep.best if t.experiment_id][:n]
     return [store.experiment(i) for i in dict.fromkeys(ids)]
+
+
+def error_views(store: Any, root: Path, views: Sequence[ExperimentView], split: str = "val") -> tuple[ErrorView, ...]:
+    """For each experiment with predictions on ``split``: its first completed seed analysed in detail
+    (as ``trialwise errors`` and ``trialwise metrics`` do), the errors stable over its seeds, and
+    thumbnails of the worst mistakes' inputs. Experiments without predictions are left out."""
+    from trialwise.errors._store import run_splits
+
+    out = []
+    for v in views:
+        done = [r for r in v.runs if r.status == "completed" and split in run_splits(store, r)]
+        if done:
+            out.append(_error_view(store, root, v.label, done, split))
+    return tuple(out)
+
+
+def _error_view(store: Any, root: Path, label: str, runs: Sequence[Run], split: str) -> ErrorView:
+    from trialwise.errors._report import error_report, metrics_report
+    from trialwise.errors._store import load_run_predictions
+    from trialwise.report._thumbs import thumbnail
+
+    preds = [load_run_predictions(store, r, split) for r in runs]
+    first = preds[0]
+    note = ""
+    try:
+        errs = error_report(first, seeds=preds if len(preds) >= 2 else [],
+                            seed_numbers=[r.seed for r in runs] if len(preds) >= 2 else None)
+    except TrialwiseError as exc:  # e.g. seeds scored on different examples
+        errs, note = error_report(first), f"errors across seeds not compared: {exc}"
+    mets = metrics_report(first)
+    thumbs: dict[int, str] = {}
+    if first.inputs is not None:
+        index = {k: i for i, k in enumerate(first.ids.tolist())}
+        for m in errs.worst:
+            i = index.get(m.id)
+            if i is not None:
+                uri = thumbnail(first.inputs[i] if first.input_kind == "array" else str(first.inputs[i]), root)
+                if uri:
+                    thumbs[m.rank] = uri
+    return ErrorView(label, runs[0].id, runs[0].seed, split, errs, mets, thumbs, note)
