@@ -20,14 +20,15 @@ URL_ATTRS = ("src", "href", "action", "formaction", "poster", "data", "srcset", 
 
 def external_references(page: Page, raw: str) -> list[str]:
     """Every place the document could reach the network: a URL-bearing attribute that is not a
-    fragment (#id), a CSS url(...), an @import, a <link> or <iframe>, a <base>."""
+    fragment (#id) or an inline PNG thumbnail, a CSS url(...), an @import, a <link> or <iframe>, a <base>."""
     found = []
     for tag, attrs in page.tags:
-        if tag in ("link", "iframe", "base", "embed", "object", "img", "audio", "video", "source"):
+        if tag in ("link", "iframe", "base", "embed", "object", "audio", "video", "source"):
             found.append(f"<{tag}>")
         for name, value in attrs.items():
-            if name in URL_ATTRS and value is not None and not value.startswith("#"):
-                found.append(f"{tag} {name}={value}")
+            inline_image = tag == "img" and name == "src" and (value or "").startswith("data:image/png;base64,")
+            if name in URL_ATTRS and value is not None and not value.startswith("#") and not inline_image:
+                found.append(f"{tag} {name}={value[:40]}")
     found += re.findall(r"url\s*\(", raw, flags=re.I) + re.findall(r"@import", raw, flags=re.I)
     return found
 

@@ -396,3 +396,74 @@ def parallel_figure(metric: str, names: Sequence[str], rows: Sequence[dict[str, 
     layout = _layout(f"parallel coordinates: {metric}", "", "", height=380)
     layout["meta"] = {"kind": "parallel"}
     return {"data": data, "layout": layout}
+
+
+# -- error analysis -----------------------------------------------------------------------------------
+
+def confusion_figure(title: str, names: Sequence[str], counts: np.ndarray, shares: np.ndarray) -> dict[str, Any]:
+    """A confusion matrix heat map: rows the true class, columns the predicted one, coloured by the
+    share of the true class (so a rare class's errors show), the counts written in the cells."""
+    labels = [plotly_text(n) for n in names]
+    z = [[float(f"{v:.4g}") if np.isfinite(v) else None for v in row] for row in np.asarray(shares, dtype=float)]
+    data = [{"type": "heatmap", "x": labels, "y": labels, "z": z, "text": np.asarray(counts).astype(int).tolist(),
+             "texttemplate": "%{text}", "colorscale": "Blues", "zmin": 0, "zmax": 1,
+             "colorbar": {"title": {"text": "share of true class"}},
+             "hovertemplate": "true %{y}<br>predicted %{x}<br>%{text} (%{z:.1%} of the true class)<extra></extra>"}]
+    n = len(names)
+    layout = _layout(title, "predicted", "true", height=min(900, max(320, 120 + 28 * n)))
+    layout["yaxis"].update(type="category", autorange="reversed")
+    layout["xaxis"].update(type="category", side="bottom")
+    layout["meta"] = {"kind": "confusion"}
+    return {"data": data, "layout": layout}
+
+
+@dataclass(frozen=True)
+class PRLineData:
+    """One precision-recall curve: a class (or the positive class) with its AP and prevalence."""
+
+    name: str
+    precision: np.ndarray
+    recall: np.ndarray
+    average_precision: float
+    prevalence: float
+
+
+def pr_figure(title: str, lines: Sequence[PRLineData], *, max_points: int = MAX_DISPLAY_POINTS) -> dict[str, Any]:
+    """Precision-recall curves, each with its average precision; a dashed line at each class's
+    prevalence (what a classifier without skill gets)."""
+    data = []
+    for i, ln in enumerate(lines):
+        idx = extreme_indices([ln.precision], max_points)
+        c = colour(i)
+        name = plotly_text(ln.name)
+        data.append({"type": "scatter", "mode": "lines", "x": finite_or_none(ln.recall[idx], DIGITS),
+                     "y": finite_or_none(ln.precision[idx], DIGITS), "name": f"{name} (AP {ln.average_precision:.3f})",
+                     "line": {"color": c, "width": 2, "shape": "hv"}, "hovertemplate": "recall %{x:.3f}<br>precision %{y:.3f}"})
+        data.append({"type": "scatter", "mode": "lines", "x": [0, 1], "y": [ln.prevalence, ln.prevalence],
+                     "name": f"{name}: no skill ({ln.prevalence:.1%})", "showlegend": len(lines) == 1,
+                     "line": {"color": c, "width": 1, "dash": "dash"}, "hoverinfo": "skip"})
+    layout = _layout(title, "recall", "precision", height=380)
+    layout["xaxis"]["range"] = [0, 1.02]
+    layout["yaxis"]["range"] = [0, 1.02]
+    layout["meta"] = {"kind": "pr"}
+    return {"data": data, "layout": layout}
+
+
+def risk_coverage_figure(title: str, coverage: np.ndarray, risk: np.ndarray, *, aurc: float, e_aurc: float,
+                         error_rate: float, point: tuple[float, float] | None = None, point_label: str = "",
+                         max_points: int = MAX_DISPLAY_POINTS) -> dict[str, Any]:
+    """Risk (error on the answered examples) against coverage (share answered, most confident first)."""
+    idx = extreme_indices([risk], max_points)
+    data: list[dict[str, Any]] = [
+        {"type": "scatter", "mode": "lines", "x": finite_or_none(coverage[idx], DIGITS), "y": finite_or_none(risk[idx], DIGITS),
+         "name": f"risk-coverage (AURC {aurc:.4f}, excess {e_aurc:.4f})", "line": {"color": PALETTE[0], "width": 2},
+         "hovertemplate": "coverage %{x:.1%}<br>error %{y:.2%}"},
+        {"type": "scatter", "mode": "lines", "x": [0, 1], "y": [error_rate, error_rate],
+         "name": f"answer everything: {error_rate:.2%}", "line": {"color": "#777", "dash": "dash", "width": 1}},
+    ]
+    if point is not None:
+        data.append({"type": "scatter", "mode": "markers", "x": [point[0]], "y": [point[1]],
+                     "name": plotly_text(point_label), "marker": {"size": 11, "color": PALETTE[1], "symbol": "star"}})
+    layout = _layout(title, "coverage", "error on answered", height=360)
+    layout["meta"] = {"kind": "risk-coverage"}
+    return {"data": data, "layout": layout}

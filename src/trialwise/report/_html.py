@@ -30,8 +30,9 @@ from typing import Any
 from markupsafe import Markup
 
 from trialwise.report._charts import (
-    ArmPoints, CurveSet, EffectBar, EvidenceMark, ImportanceBar, arms_figure, curve_figure, effects_figure,
-    evidence_figure, history_figure, importance_figure, parallel_figure, slice_figure,
+    ArmPoints, CurveSet, EffectBar, EvidenceMark, ImportanceBar, PRLineData, arms_figure, confusion_figure,
+    curve_figure, effects_figure, evidence_figure, history_figure, importance_figure, parallel_figure, pr_figure,
+    risk_coverage_figure, slice_figure,
 )
 from trialwise.report._collect import PROBE_PREFIX, DiagnosisView, ExperimentView, ReportModel
 from trialwise.stats._bands import MAX_DISPLAY_POINTS, curve_band
@@ -345,6 +346,51 @@ def _sweep_stage(r: Any, figs: _Figures) -> dict[str, Any]:
     return out
 
 
+def _pct(x: float | None) -> str:
+    return "—" if x is None or not math.isfinite(x) else f"{100 * x:.1f}%"
+
+
+def _errors(ev: Any, figs: _Figures) -> dict[str, Any]:
+    """``trialwise errors`` and ``trialwise metrics`` of one run, as tables and plots."""
+    e, m = ev.errors, ev.metrics
+    where = f" — {ev.experiment}, seed {ev.seed}, {ev.split}"
+    plots = m.plots(where)
+    cm = plots["confusion_matrix.png"]
+    out: dict[str, Any] = {
+        "experiment": ev.experiment, "run": ev.run_id, "seed": ev.seed, "split": ev.split, "note": ev.note,
+        "summary": f"{e.n_errors} errors in {e.n} examples, error rate {_pct(e.error_rate)}",
+        "warnings": list(m.warnings), "messages": list(m.messages[len(m.warnings):]),
+        "confusion": figs.add(confusion_figure(cm.title, cm.names, cm.counts, cm.colour)),
+        "pairs": [{"actual": p.actual, "predicted": p.predicted, "count": p.count, "share": _pct(p.share)}
+                  for p in e.most_confused],
+        "worst_by": e.worst_by or "", "worst": [
+            {"rank": w.rank, "id": str(w.id), "true": w.true, "predicted": w.predicted, "loss": fmt(w.loss),
+             "confidence": fmt(w.confidence, 3), "input": w.input or "", "thumb": ev.thumbnails.get(w.rank)}
+            for w in e.worst],
+        "classes": [{"name": c.name, "support": f"{c.support} ({_pct(c.prevalence)})", "precision": _pct(c.precision),
+                     "recall": _pct(c.recall), "f": _pct(c.fscore), "ap": fmt(c.average_precision)} for c in m.classes],
+        "beta": f"{m.beta:g}", "pr": None, "risk": None,
+        "coverage": [{"coverage": _pct(p.coverage), "risk": _pct(p.risk), "threshold": f"{p.threshold:.4g}"}
+                     for p in m.coverage],
+        "stable": None,
+    }
+    pr = plots.get("pr_curve.png")
+    if pr is not None:
+        lines = [PRLineData(ln.name, ln.precision, ln.recall, ln.average_precision, ln.prevalence) for ln in pr.lines]
+        out["pr"] = figs.add(pr_figure(pr.title, lines))
+    rc = plots.get("risk_coverage.png")
+    if rc is not None:
+        out["risk"] = figs.add(risk_coverage_figure(rc.title, rc.coverage, rc.risk, aurc=rc.aurc, e_aurc=rc.e_aurc,
+                                                    error_rate=rc.error_rate, point=rc.operating_point,
+                                                    point_label=rc.operating_label))
+    if e.seeds is not None:
+        sd = e.seeds
+        out["stable"] = {"message": sd.message, "seeds": ", ".join(map(str, sd.seeds)),
+                         "pairs": [{"actual": p.actual, "predicted": p.predicted, "counts": ", ".join(map(str, p.counts)),
+                                    "share": _pct(p.mean_share), "stable": p.stable} for p in sd.pairs]}
+    return out
+
+
 def _env_diffs(model: ReportModel) -> list[dict[str, Any]]:
     return [{"base": e.base, "other": e.other, "known": e.known,
              "rows": [(item, _env_value(a), _env_value(b)) for item, a, b in e.items]} for e in model.env_diffs]
@@ -373,11 +419,13 @@ def render_html(model: ReportModel, *, max_points: int = MAX_DISPLAY_POINTS) -> 
     diagnoses = [_diagnosis(dv, views, figs) for dv in model.diagnoses]
     ablation = _ablation(model.ablation, figs) if model.ablation is not None else None
     sweep = _sweep(model.sweep, figs) if model.sweep is not None else None
+    errors = [_errors(ev, figs) for ev in model.errors]
     toc = [("sweep", "Sweep")] if sweep else []
     toc += [("ablation", "Ablation")] if ablation else []
     toc += [("verdicts", "Verdicts")] if decisions else []
     toc += [("curves", "Learning curves"), ("provenance", "Provenance")]
     toc += [("diagnosis", "Diagnosis")] if diagnoses else []
+    toc += [("errors", "Error analysis")] if errors else []
     script = (TEMPLATES / "report.js").read_text(encoding="utf-8")
     if any(bad in script.lower() for bad in ("</", "<!--", "<script")):  # nor end nor nest its element
         raise AssertionError("report.js must not contain '</', '<!--' or '<script'")
@@ -385,7 +433,7 @@ def render_html(model: ReportModel, *, max_points: int = MAX_DISPLAY_POINTS) -> 
         title=model.title, generated=_when(model.generated_at), version=__version__,
         experiments=[_provenance(v) for v in model.experiments], env_diffs=_env_diffs(model),
         decisions=decisions, decision_notes=list(model.decision_notes), metrics=metrics, probes=probes,
-        diagnoses=diagnoses, ablation=ablation, sweep=sweep, notes=list(model.notes), toc=toc, figures=figs.items,
+        diagnoses=diagnoses, ablation=ablation, sweep=sweep, errors=errors, notes=list(model.notes), toc=toc, figures=figs.items,
         max_points=max_points, plotly=plotly_payload(), script=Markup(script),
     )
     return page
