@@ -44,9 +44,12 @@ def test_every_command_offers_json() -> None:
 def test_demo_end_to_end(tmp_path) -> None:  # noqa: ANN001
     pytest.importorskip("torch")
     proc = subprocess.run([PY, "-m", "trialwise", "demo", "--seeds", "3", "--json", "--keep", str(tmp_path / "demo")],
-                          capture_output=True, text=True, timeout=600)
+                          capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
+    report = tmp_path / "trialwise-demo-report.html"  # written by default, where the command ran
+    assert out["report"]["path"] == str(report) and report.stat().st_size == out["report"]["bytes"]
+    assert all(out["experiments"][ref]["id"] in report.read_text(encoding="utf-8") for ref in out["experiments"])
     base, change = out["experiments"]["main"]["values"], out["experiments"]["feat/higher-lr"]["values"]
     assert len(base) == len(change) == 3
     assert all(0.1 < v <= 1 for v in base + change)

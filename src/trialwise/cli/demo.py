@@ -21,8 +21,11 @@ from trialwise.cli._common import EXIT_INTERRUPTED, JsonOpt, console, esc, fmt, 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "demo" / "digits"
 BASE_BRANCH = "main"
 CHANGE_BRANCH = "feat/higher-lr"
-CHANGE = ("LEARNING_RATE = 0.03", "LEARNING_RATE = 0.1")
-"""The demo's change: a learning-rate increase, committed on its own branch (pattern #6)."""
+CHANGE_ARGS = "--lr 0.1"
+"""The demo's change: the learning rate raised from 0.03 to 0.1, committed on its own branch (pattern #6)
+in trialwise.toml's command. Not in train.py: that file holds the validation split, so it is the
+metric's version file (``metric.version_files``), and a change to it is a new metric that ``compare``
+refuses to compare across (pattern #10) — the demo's verdict is the one ``compare`` gives."""
 
 DEMO_REPORT = "trialwise-demo-report.html"
 """The report ``trialwise demo`` writes by default, in the directory it runs in."""
@@ -36,15 +39,15 @@ def make_demo_repo(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     shutil.copy(DEMO_DIR / "train.py", path / "train.py")
     toml = (DEMO_DIR / "trialwise.toml").read_text(encoding="utf-8")
-    toml = toml.replace('command = "python train.py"', f'command = "{sys.executable} train.py"')
+    command = f'command = "{sys.executable} train.py"'
+    toml = toml.replace('command = "python train.py"', command)
     (path / "trialwise.toml").write_text(toml, encoding="utf-8")
     (path / ".gitignore").write_text(".trialwise/\n__pycache__/\n", encoding="utf-8")
     git(path, "init", "--quiet", "--initial-branch", BASE_BRANCH)
     git(path, "add", "-A")
     git(path, "commit", "--quiet", "-m", "baseline: small CNN on digits", env=GIT_IDENTITY_ENV)
     git(path, "checkout", "--quiet", "-b", CHANGE_BRANCH)
-    train = path / "train.py"
-    train.write_text(train.read_text(encoding="utf-8").replace(*CHANGE), encoding="utf-8")
+    (path / "trialwise.toml").write_text(toml.replace(command, command[:-1] + f' {CHANGE_ARGS}"'), encoding="utf-8")
     git(path, "commit", "--quiet", "-am", "raise the learning rate to 0.1", env=GIT_IDENTITY_ENV)
     git(path, "checkout", "--quiet", BASE_BRANCH)
     return path
