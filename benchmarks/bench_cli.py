@@ -37,6 +37,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from typing import Any
 from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results"
@@ -163,7 +164,15 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=POINTS, help="Metric points per run of the 1,000-run store.")
     parser.add_argument("--before", type=Path, help="A cli.json of another tree (e.g. an older commit, measured with "
                         "--src): its medians are shown next to these.")
+    parser.add_argument("--before-label", help="What --before measured, in words (default: its --src path).")
+    parser.add_argument("--render", type=Path, help="Only write cli.md (and cli.json, with --before) from this cli.json.")
     opts = parser.parse_args()
+    if opts.render:
+        result = json.loads(opts.render.read_text())
+        if opts.before:
+            _attach_before(result, opts.before, opts.before_label)
+        _write(result, opts.out)
+        return
     globals()["POINTS"] = opts.points
     work = Path(tempfile.mkdtemp(prefix="tw-bench-cli-"))
     try:
@@ -242,52 +251,72 @@ def measure(opts: argparse.Namespace, work: Path) -> None:
         "big_store": {"experiments": BIG_EXPERIMENTS, "runs": BIG_EXPERIMENTS * BIG_SEEDS, "points_per_run": POINTS,
                       "populate_s": populate_s},
     }
-    before = {}
     if opts.before:
-        old = json.loads(opts.before.read_text())
-        before = {r["command"]: r for r in old["rows"]}
-        result["before"] = {"src": old["src"], "load_average_before": old["machine"]["load_average_before"],
-                            "medians_s": {k: r["median_s"] for k, r in before.items()},
-                            "until_decided_first_seed_design_not_cached_s":
-                                old["until_decided_first_seed_design_not_cached_s"]}
-    opts.out.mkdir(parents=True, exist_ok=True)
-    (opts.out / "cli.json").write_text(json.dumps(result, indent=2) + "\n")
+        _attach_before(result, opts.before, opts.before_label)
+    _write(result, opts.out)
+
+
+def _attach_before(result: dict[str, Any], path: Path, label: str | None) -> None:
+    """Put the rows of another tree's ``cli.json`` next to these (shown as the "before" columns)."""
+    old = json.loads(path.read_text())
+    result["before"] = {"src": label or old["src"], "load_average_before": old["machine"]["load_average_before"],
+                        "rows": {r["command"]: {"median_s": r["median_s"], "cpu_median_s": r.get("cpu_median_s")}
+                                 for r in old["rows"]},
+                        "until_decided_first_seed_design_not_cached_s":
+                            old["until_decided_first_seed_design_not_cached_s"]}
+
+
+def _write(result: dict[str, Any], out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "cli.json").write_text(json.dumps(result, indent=2) + "\n")
+    text = render(result)
+    (out / "cli.md").write_text(text)
+    print(text)
+
+
+def render(result: dict[str, Any]) -> str:
+    """``cli.md`` from a ``cli.json``."""
+    machine, before = result["machine"], result.get("before")
     lines = [
         "# Start-up of the commands users wait on", "",
-        f"Wall clock from launch, median of {opts.repeats} interleaved runs after a warm-up (Python "
-        f"{result['machine']['python']}, {os.cpu_count()} cores, load average {load_before[0]:.1f} before and "
-        f"{load_after[0]:.1f} after: a shared machine, so wall figures move with the load; the CPU columns "
-        "(user + system seconds of the process and its children, from `getrusage`) move much less).", "",
+        f"Wall clock from launch, median of {result['repeats']} interleaved runs after a warm-up (Python "
+        f"{machine['python']}, {machine['cores']} cores, load average {machine['load_average_before'][0]:.1f} "
+        f"before and {machine['load_average_after'][0]:.1f} after: a shared machine, so wall figures move with the "
+        "load; the CPU columns (user + system seconds of the process and its children, from `getrusage`) move "
+        "much less).", "",
         "| command | median s | reference | reference s | over reference s | ratio | CPU s | CPU over reference s "
-        "| target |" + (" before s |" if before else ""),
-        "|---|---|---|---|---|---|---|---|---|" + ("---|" if before else ""),
+        "| target |" + (" before: median s | before: CPU s |" if before else ""),
+        "|---|---|---|---|---|---|---|---|---|" + ("---|---|" if before else ""),
     ]
-    for row in table:
+    for row in result["rows"]:
         ref = row["reference"]
-        was = before.get(row["command"], {}).get("median_s")
-        lines.append(f"| {row['command']} | {row['median_s']:.3f} | {ref or '—'} | "
-                     + (f"{row['reference_s']:.3f} | {row['over_reference_s']:+.3f} | {row['ratio']:.1f}x"
-                        if ref else "— | — | —") + f" | {row['cpu_median_s']:.3f} | "
-                     + (f"{row['cpu_over_reference_s']:+.3f}" if ref else "—") + f" | {row['target'] or '—'} |"
-                     + ((f" {was:.3f} |" if was is not None else " — |") if before else ""))
+        line = (f"| {row['command']} | {row['median_s']:.3f} | {ref or '—'} | "
+                + (f"{row['reference_s']:.3f} | {row['over_reference_s']:+.3f} | {row['ratio']:.1f}x"
+                   if ref else "— | — | —") + f" | {row['cpu_median_s']:.3f} | "
+                + (f"{row['cpu_over_reference_s']:+.3f}" if ref else "—") + f" | {row['target'] or '—'} |")
+        if before:
+            was = before["rows"].get(row["command"], {})
+            line += "".join(f" {was[k]:.3f} |" if was.get(k) is not None else " — |" for k in ("median_s", "cpu_median_s"))
+        lines.append(line)
     if before:
-        lines += ["", f"**before s**: the same rows measured on `{result['before']['src']}` (load average "
-                  f"{result['before']['load_average_before'][0]:.1f}); there the first seed of `--until-decided` "
-                  f"with an empty cache came after {result['before']['until_decided_first_seed_design_not_cached_s']:.2f} s."]
+        lines += ["", f"**before**: the same rows measured on {before['src']} (load average "
+                  f"{before['load_average_before'][0]:.1f}); there the first seed of `--until-decided` with an empty "
+                  f"cache came after {before['until_decided_first_seed_design_not_cached_s']:.2f} s."]
+    big = result["big_store"]
     lines += [
         "",
         "The CPU of `compare --until-decided` is the whole command's (its seeds included), not to the first seed.",
         "",
-        f"`compare --until-decided` with an empty cache (the sequential design simulated, as in the first such "
-        f"command of an install or of new design parameters): first seed after **{cold:.2f} s**; with the design "
-        "cached on disk: the row above.",
+        "`compare --until-decided` with an empty cache (the sequential design simulated, as in the first such "
+        f"command of an install or of new design parameters): first seed after "
+        f"**{result['until_decided_first_seed_design_not_cached_s']:.2f} s**; with the design cached on disk: the "
+        "row above.",
         "",
-        f"The 1,000-run store: {BIG_EXPERIMENTS} experiments x {BIG_SEEDS} seeds x {POINTS:,} points per run, "
-        f"built through the store API in {populate_s:.0f} s. Small repo: 2 experiments x {SMALL_SEEDS} seeds.",
+        f"The 1,000-run store: {big['experiments']} experiments x {big['runs'] // big['experiments']} seeds x "
+        f"{big['points_per_run']:,} points per run, built through the store API in {big['populate_s']:.0f} s. "
+        f"Small repo: 2 experiments x {SMALL_SEEDS} seeds.",
     ]
-    (opts.out / "cli.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
-
+    return "\n".join(lines) + "\n"
 
 if __name__ == "__main__":
     main()
