@@ -28,7 +28,8 @@ for step in range(STEPS):
     loss = 2.3 * math.exp(-step / 8) + 0.1 + rng.gauss(0, 0.03) - effect
     if diverge and step >= 18:
         loss = float("nan") if step >= 24 else loss * 10 ** (step - 17)
-    row = {"train_loss": loss, "val_acc": 0.5 + 0.4 * (1 - math.exp(-step / 6)) + effect + rng.gauss(0, 0.01)}
+    val_acc = 0.5 + 0.4 * (1 - math.exp(-step / 6)) + effect + rng.gauss(0, 0.01)
+    row = {"train_loss": loss, "val_acc": val_acc, "train_acc": min(1.0, val_acc + 0.06)}
     if (step % 3 == 0 and seed != 2) or (seed == 1 and step == 1):  # steps only some seeds have
         row["sparse"] = float(step + seed)
     tw.log(row, step=step)
@@ -39,13 +40,13 @@ if extra:
 """
 
 
-def config(seeds: int = 3) -> str:
+def config(seeds: int = 3, goal: float | None = None) -> str:
     return f"""
 command = "{PY} train.py"
 seeds = {seeds}
 [metric]
 name = "val_acc"
-"""
+""" + (f"goal = {goal}\n" if goal is not None else "")
 
 
 def branch(repo: Repo, name: str, effect: float, *, note: str = "plain", extra_key: str = "",

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from tests.conftest import Repo, make_repo
-from tests.report.conftest import branch, parse
+from tests.report.conftest import TRAIN, branch, config, parse
 
 
 def _divs(page, cls: str) -> list[dict]:  # noqa: ANN001
@@ -85,3 +85,24 @@ def test_ablate_report_has_the_effect_tables_and_flags_the_shadowed_change(tmp_p
     curves = [f for f in page.figures().values() if f["layout"]["meta"]["kind"] == "curve"]
     assert len(curves[0]["layout"]["meta"]["sets"]) == 4  # every cell's curve, overlaid
     assert any(f["layout"]["meta"]["kind"] == "effects" for f in page.figures().values())
+
+
+def test_report_shows_the_bias_variance_table_when_accuracies_and_a_goal_are_there(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", config(goal=0.99), {"train.py": TRAIN, "effect.txt": "0.0",
+                                                            "note.txt": "plain", "extra_key.txt": ""})
+    repo.tw("run")
+    expected = repo.tw_json("biasvar", "--run", "main")
+    repo.tw("report", "main", "-o", str(tmp_path / "r.html"))
+    page = parse(tmp_path / "r.html")
+    assert _divs(page, "biasvar")
+    text = page.body_text
+    assert expected["report"]["diagnosis"] in text
+    for c in expected["report"]["components"]:
+        assert f"{100 * c['value']:.1f}%" in text
+    # without a goal the page says why there is no table
+    plain = make_repo(tmp_path / "plain", config(), {"train.py": TRAIN, "effect.txt": "0.0", "note.txt": "plain",
+                                                      "extra_key.txt": ""})
+    plain.tw("run")
+    plain.tw("report", "main", "-o", str(tmp_path / "p.html"))
+    page = parse(tmp_path / "p.html")
+    assert not _divs(page, "biasvar") and "bias–variance not shown: no goal" in page.body_text

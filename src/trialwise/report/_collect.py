@@ -77,6 +77,10 @@ class DiagnosisView:
     experiment: str
     result: Any | None
     error: str = ""
+    biasvar: Any | None = None
+    """Seed 004's bias-variance decomposition (:func:`~trialwise.diagnose.biasvar_stored`) when the runs
+    logged training and validation accuracies and a goal is known (``metric.goal``)."""
+    biasvar_note: str = ""
 
 
 @dataclass(frozen=True)
@@ -196,7 +200,7 @@ def collect(store: Any, root: Path, config: Any, experiments: Sequence[Experimen
         decisions = _decisions(store, root, config, exps)
     if diagnoses is None:
         diagnoses = [_diagnosis(store, root, config, e) for e in exps]
-    diag_views = tuple(d if isinstance(d, DiagnosisView) else DiagnosisView(d.experiment, d) for d in diagnoses)
+    diag_views = tuple(d if isinstance(d, DiagnosisView) else with_biasvar(store, root, config, d) for d in diagnoses)
     if errors is None:
         errors = error_views(store, root, views, split)
     names = ", ".join(e.name for e in exps)
@@ -216,9 +220,26 @@ def _diagnosis(store: Any, root: Path, config: Any, exp: Experiment) -> Diagnosi
     from trialwise.diagnose import diagnose_stored
 
     try:
-        return DiagnosisView(exp.name, diagnose_stored(store, root, exp.id, config))
+        result, error = diagnose_stored(store, root, exp.id, config), ""
     except TrialwiseError as exc:
-        return DiagnosisView(exp.name, None, str(exc))
+        result, error = None, str(exc)
+    bv, note = _biasvar(store, root, config, exp)
+    return DiagnosisView(exp.name, result, error, bv, note)
+
+
+def _biasvar(store: Any, root: Path, config: Any, exp: Experiment) -> tuple[Any | None, str]:
+    from trialwise.diagnose import biasvar_stored
+
+    try:
+        return biasvar_stored(store, root, exp.id, config), ""
+    except TrialwiseError as exc:  # no accuracies logged, or no goal: say why, in one line
+        return None, str(exc)
+
+
+def with_biasvar(store: Any, root: Path, config: Any, diagnosis: Any) -> DiagnosisView:
+    """A :class:`DiagnosisView` of an already computed diagnosis, with its experiment's bias-variance table."""
+    bv, note = _biasvar(store, root, config, store.experiment(diagnosis.experiment_id))
+    return DiagnosisView(diagnosis.experiment, diagnosis, "", bv, note)
 
 
 def sweep_experiments(store: Any, sweep: Any, n: int = SWEEP_CURVES) -> list[Experiment]:

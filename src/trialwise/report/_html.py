@@ -216,7 +216,9 @@ def _evidence_series(code: str, roles: dict[str, str], curves: dict[str, Any]) -
 
 def _diagnosis(dv: DiagnosisView, views: dict[str, ExperimentView], figs: _Figures) -> dict[str, Any]:
     out: dict[str, Any] = {"experiment": dv.experiment, "error": dv.error, "findings": [], "healthy": False,
-                           "notes": [], "not_checked": [], "n_runs": 0, "checked": 0}
+                           "notes": [], "not_checked": [], "n_runs": 0, "checked": 0,
+                           "biasvar": _biasvar(dv.biasvar) if dv.biasvar is not None else None,
+                           "biasvar_note": dv.biasvar_note}
     sd = dv.result
     if sd is None:
         return out
@@ -389,6 +391,20 @@ def _errors(ev: Any, figs: _Figures) -> dict[str, Any]:
                          "pairs": [{"actual": p.actual, "predicted": p.predicted, "counts": ", ".join(map(str, p.counts)),
                                     "share": _pct(p.mean_share), "stable": p.stable} for p in sd.pairs]}
     return out
+
+
+def _biasvar(sb: Any) -> dict[str, Any]:
+    """Seed 004's decomposition as ``trialwise biasvar --run`` prints it."""
+    r = sb.report
+    errors = [("goal (irreducible)", r.goal), ("train", r.train), ("validation", r.val)]
+    errors += [("test-val", r.test_val)] if r.test_val is not None else []
+    errors += [("test", r.test)] if r.test is not None else []
+    return {"seeds": ", ".join(map(str, sb.seeds)), "errors": [(n, _pct(v)) for n, v in errors],
+            "components": [{"name": c.name, "value": _pct(c.value), "se": _pct(c.se) if c.se is not None else "—",
+                            "significant": c.significant} for c in r.components],
+            "diagnosis": r.diagnosis,
+            "plan": [{"title": p.title, "reason": p.reason, "applies": p.applies, "remedies": list(p.remedies)}
+                     for p in r.plan]}
 
 
 def _env_diffs(model: ReportModel) -> list[dict[str, Any]]:
