@@ -97,7 +97,7 @@ def test_report_of_two_experiments_is_self_contained_and_its_bands_are_the_store
 
     figures = page.figures()
     curves = {f["layout"]["meta"]["metric"]: f for f in figures.values() if f["layout"]["meta"]["kind"] == "curve"}
-    assert set(curves) == {"val_acc", "train_loss", "sparse"}  # every metric either experiment logged
+    assert set(curves) == {"val_acc", "train_acc", "train_loss", "sparse"}  # every metric either experiment logged
     assert list(curves)[0] == "val_acc"  # the experiments' own metric first
 
     checked_bands = 0
