@@ -112,3 +112,26 @@ def test_argparse_seed_default_identical_then_varying_with_inits_config(tmp_path
     assert "identical" not in second.stderr
     finals = _finals(repo.tw_json("show", "HEAD"), "val_acc")
     assert len(set(finals)) == 3 and all(0.3 < v <= 1 for v in finals)
+
+
+def test_pytorch_mnist_example_prints_text_only_and_is_captured(tmp_path):
+    repo = _repo(tmp_path, "mnist_example.py")
+    repo.tw("init", "--force")
+    config = tomllib.loads((repo.path / "trialwise.toml").read_text())
+    assert config["params"]["seed"] == "--seed {value}" and config["metric"]["name"] == "test_accuracy"
+    text = (repo.path / "trialwise.toml").read_text().replace('"python train.py"', '"python train.py --epochs 3 --save-model"')
+    repo.write("trialwise.toml", text)
+    repo.commit("init")
+    res = repo.tw_json("run", "--seeds", "2", "--jobs", "2")
+    assert not res["warnings"], res["warnings"]
+    finals = _finals(res, "test_accuracy")
+    assert all(0.5 < v <= 1 for v in finals)
+    show = repo.tw_json("show", res["experiment"]["id"])
+    series = show["series"][res["runs"][0]["id"]]
+    assert series["test_accuracy"] == {"source": "text", "points": 3}
+    assert series["loss"]["points"] >= 6 and series["test_average_loss"]["points"] == 3
+    store = repo.store()
+    losses = [store.series(r["id"])["loss"][1] for r in res["runs"]]
+    assert losses[0] != losses[1]
+    kept = [p for p, _ in show["outputs"][res["runs"][0]["id"]]["kept"]]
+    assert "mnist_cnn.pt" in kept

@@ -38,9 +38,10 @@ TB_GLOB = "**/events.out.tfevents.*"
 CSV_NAME = "metrics.csv"
 """The file name Lightning's ``CSVLogger`` writes (``<save_dir>/<name>/version_N/metrics.csv``)."""
 
-SOURCE_PRIORITY = ("api", "tensorboard", "csv", "stdout")
+SOURCE_PRIORITY = ("api", "tensorboard", "csv", "stdout", "text")
 """Where a series is taken from when several sources hold it: the explicit ``tw.log`` first, then
-the framework's own logs (exact steps), then printed lines."""
+the framework's own logs (exact steps), then printed records, then plain log lines
+(:mod:`trialwise.runner._text`)."""
 
 PLACEHOLDERS = {"hp_metric": -1.0}
 """Series whose every value is a placeholder, not a measurement: Lightning's TensorBoard logger
@@ -214,6 +215,24 @@ class StdoutRecords:
             v = _number(value)
             if v is not None:
                 points.append((key, step, v, None, "stdout"))
+
+
+def read_text_metrics(run_dir: Path) -> list[Point]:
+    """Points from plain stdout log lines that are not JSON or dict records (``Test set:
+    Average loss: 0.0479, Accuracy: 9845/10000``; see :mod:`trialwise.runner._text`)."""
+    from trialwise.runner._text import TextRecords
+
+    path = run_dir / F.STDOUT_FILE
+    points: list[Point] = []
+    if not path.exists():
+        return points
+    records = TextRecords()
+    with path.open(encoding="utf-8", errors="replace", newline="\n") as fh:
+        for line in fh:
+            line = line.rstrip("\n")
+            if parse_stdout_line(line) is None:
+                records.add(line.rsplit("\r", 1)[-1], points)
+    return points
 
 
 def csv_log_files(run_dir: Path) -> list[Path]:
@@ -430,6 +449,7 @@ def ingest_run_dir(run_dir: Path) -> Ingested:
             ("stdout", read_stdout_metrics),
             ("tensorboard", read_tensorboard_metrics),
             ("csv", read_csv_metrics),
+            ("text", read_text_metrics),
         )
     })
     points = [p for pts in sources.values() for p in pts]

@@ -35,6 +35,7 @@ from trialwise.runner._ingest import (
     parse_stdout_line,
     storable_points,
 )
+from trialwise.runner._text import TextRecords
 from trialwise.store._store import Store
 
 LIVE_INTERVAL_S = 2.0
@@ -111,6 +112,7 @@ class LiveRun:
         self.api = _Tail(run_dir / F.METRICS_FILE)
         self.stdout = _Tail(run_dir / F.STDOUT_FILE)
         self.records = StdoutRecords()
+        self.text = TextRecords()
         self.tb: dict[Path, Any] = {}
         self.csv_rows: dict[Path, tuple[list[str], int]] = {}
         self.stored: Counter[tuple[Any, ...]] = Counter()
@@ -157,6 +159,8 @@ class LiveRun:
             obj = parse_stdout_line(line)
             if obj is not None:
                 self.records.add(obj, points)
+            else:
+                self.text.add(line.rsplit("\r", 1)[-1], points)
         events, csvs = _log_files(self._roots())
         for path in events:
             if path not in self.tb:

@@ -78,8 +78,23 @@ def _entry(files: Mapping[str, str]) -> str | None:
     return sorted(mains, key=lambda p: (p.count("/"), p))[0] if mains else None
 
 
+FORMAT_LITERAL = re.compile(r"""(['"])((?:(?!\1)[^\n])*?\{[^{}\n]*\}(?:(?!\1)[^\n])*)\1""")
+"""A one-line string literal with ``{}`` fields: a log line's format (``'Accuracy: {}/{}'``, f-strings)."""
+
+
+def _printed_names(text: str) -> list[str]:
+    """Metric names the script's log-line formats would give the text capture
+    (``'Test set: Average loss: {:.4f}, Accuracy: {}/{}'`` → ``test_average_loss``, ``test_accuracy``)."""
+    from trialwise.runner._text import text_pairs
+
+    names: list[str] = []
+    for m in FORMAT_LITERAL.finditer(text):
+        names += list(text_pairs(re.sub(r"\{[^{}]*\}", "1", m.group(2).replace("\\n", " ").replace("\\t", " "))))
+    return names
+
+
 def _metric(text: str, prefix: str) -> tuple[str, str] | None:
-    names = LOGGED_NAME.findall(text) + [prefix + k for k in LITERAL_KEY.findall(text)]
+    names = LOGGED_NAME.findall(text) + [prefix + k for k in LITERAL_KEY.findall(text)] + _printed_names(text)
     candidates = [n for n in names if any(m in n.lower() for m in EVAL_MARKS)] or (
         [n for n in names if n.startswith(prefix)] if prefix else [])
     for preferred in METRIC_PREFERENCE:
