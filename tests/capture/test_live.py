@@ -141,3 +141,27 @@ def test_kill_9_of_the_runner_loses_no_ingested_point(tmp_path):
     after = _stored(repo.store(), run.id)
     assert not (seen - after)  # every point ingested live is still there
     assert max(after.values()) == 1
+
+
+DELETES = """
+import json, os, time
+from pathlib import Path
+import trialwise as tw
+tw.init()
+for step in range(5):
+    tw.log({"val_acc": 0.1 * step}, step=step)
+    time.sleep(0.3)
+tw.finish()                                       # flush metrics.jsonl
+time.sleep(3)                                     # live ingestion reads the flushed file
+os.remove(Path(os.environ["TRIALWISE_RUN_DIR"]) / "metrics.jsonl")
+"""
+
+
+def test_a_metrics_file_deleted_mid_run_keeps_the_points_read_live_and_says_so(tmp_path):
+    repo = make_repo(tmp_path / "r", 'command = "python train.py"\n', {"train.py": DELETES})
+    res = repo.tw_json("run", "--seeds", "1", env={"TRIALWISE_LIVE_INTERVAL": "0.5"})
+    (run,) = res["runs"]
+    assert run["status"] == "completed"
+    assert "were gone when it ended" in (run["error"] or "")
+    assert run["summary"]["val_acc"] == pytest.approx(0.4)
+    assert len(repo.store().metrics([run["id"]])) == 5

@@ -213,13 +213,18 @@ def _norm(p: Point) -> tuple[Any, ...]:
     return (key, step, None if math.isnan(value) else value, t, src)
 
 
-def finalize(store: Store, run_id: str, points: Iterable[Point], live: LiveRun | None) -> None:
+def finalize(store: Store, run_id: str, points: Iterable[Point], live: LiveRun | None) -> tuple[list[str], list[Point]]:
     """Make the stored points of ``run_id`` equal ``points`` (the complete read), adding only what
     live ingestion did not store when its points are all part of it, else replacing the source.
 
     Without ``live`` (a run recovered by a later command), each source found in the files is
     replaced by what they hold and a source with no file left keeps its stored points: a recovery
-    never loses a point that was ingested live."""
+    never loses a point that was ingested live.  Likewise with ``live``, a source whose files are
+    gone by the end (a script that deleted its ``metrics.jsonl`` or TensorBoard logs) keeps what was
+    stored live.  Returns notes for the run (what was kept that way) and the points so kept (they
+    count in the run's summary as if they had been read)."""
+    notes: list[str] = []
+    kept: list[Point] = []
     by_source: dict[str, list[Point]] = {s: [] for s in SOURCE_PRIORITY}
     for p in points:
         by_source.setdefault(p[4], []).append(p)
@@ -236,6 +241,12 @@ def finalize(store: Store, run_id: str, points: Iterable[Point], live: LiveRun |
             if final:
                 store.add_metrics(run_id, final)
             continue
+        if not final:
+            notes.append(f"the {source} files of this run were gone when it ended; the {sum(have.values())} "
+                         "points read from them while it ran are kept")
+            kept += [(k, st, math.nan if v is None else v, t, src) for (k, st, v, t, src), n in have.items()
+                     for _ in range(n)]
+            continue
         want = Counter(_norm(p) for p in final)
         if have - want:  # something stored live is not in the complete read
             store.replace_metrics(run_id, source, final)
@@ -249,4 +260,5 @@ def finalize(store: Store, run_id: str, points: Iterable[Point], live: LiveRun |
                 missing.append(p)
         if missing:
             store.add_metrics(run_id, missing)
+    return notes, kept
 

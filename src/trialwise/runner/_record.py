@@ -62,7 +62,12 @@ def record_run(store: Store, run_id: str, run_dir: Path, metric: MetricConfig, *
             notes.append(f"trialwise could not store {what} ({type(exc).__name__}: {exc})")
 
     if read:  # an unreadable run keeps whatever was stored of it live
-        attempt("the metrics", lambda: finalize(store, run_id, data.points, live))
+        def metrics() -> None:
+            extra_notes, kept = finalize(store, run_id, data.points, live)
+            notes.extend(extra_notes)
+            data.points.extend(kept)  # points kept from live ingestion count in the summary
+
+        attempt("the metrics", metrics)
     if data.config:
         attempt("the config", lambda: store.set_params(run_id, data.config))
     summary = summarize(data.points, data.summary, metric.name, metric.summary, metric.direction)
