@@ -100,3 +100,17 @@ def test_seed_band_of_a_mapping_counts_a_re_logged_step_once_and_is_json_ready()
     assert (band.low[1], band.high[1]) == pytest.approx((4.0 - half, 4.0 + half))
     d = json.loads(json.dumps(band.to_dict()))
     assert d["seeds"]["0"] == {"steps": [0, 1], "values": [1.0, 3.0]} and d["downsampled_from"] is None
+
+
+def test_study_of_reads_a_trial_experiments_name_and_nothing_else() -> None:
+    from trialwise.report._collect import study_of
+    from trialwise.store._records import Experiment
+
+    def exp(name: str, kind: str) -> Experiment:
+        return Experiment("x", name, kind, "0" * 40, None, None, [], {}, None, None, None, None, False, None, 0.0)
+
+    assert study_of(exp("sweep-ab12-cd34#7@0123abcd/fast", "sweep")) == "sweep-ab12-cd34"
+    assert study_of(exp("my#study#12-recheck@0123abcd", "sweep")) == "my#study"
+    assert study_of(exp("main@0123abcd", "run")) is None
+    assert study_of(exp("feat/x#1@0123abcd", "run")) is None  # a '#' in a branch name is no trial
+    assert study_of(exp("odd-name", "sweep")) is None

@@ -153,6 +153,10 @@ def test_report_of_two_experiments_is_self_contained_and_its_bands_are_the_store
         assert r.metric_version in text and r.id in text
     assert "Environment: " + exps[1].name + " against " + exps[0].name in text and "same environment." in text
 
+    # no sweep, no ablation, no predictions: none of those sections
+    sections = [a.get("id") for tag, a in page.tags if tag == "section"]
+    assert sections == ["verdicts", "curves", "provenance", "diagnosis"]
+
     # diagnosis of each experiment
     diag = [a["data-experiment"] for tag, a in page.tags if tag == "div" and a.get("class") == "diagnosis"]
     assert diag == [e.name for e in exps]

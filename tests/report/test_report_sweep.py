@@ -43,3 +43,12 @@ def test_sweep_report_draws_history_importances_slices_and_parallel_coordinates(
     sets = figs["curve"][0]["layout"]["meta"]["sets"]
     assert 1 <= len(sets) <= 4  # the best trials' curves, overlaid
     assert out["importance"]["sentence"] in text
+
+    # `trialwise report` of trials of the study finds the study and draws the same sweep plots
+    ids = [t["experiment_id"] for t in out["best"][:2]]
+    repo.tw("report", *ids, "-o", str(tmp_path / "trials.html"))
+    trials = parse(tmp_path / "trials.html")
+    kinds = {f["layout"]["meta"]["kind"] for f in trials.figures().values()}
+    assert {"history", "importance", "slice", "parallel", "curve"} <= kinds
+    stages = [a for t, a in trials.tags if t == "div" and a.get("class") == "sweep-stage"]
+    assert [a["data-study"] for a in stages] == [swept["study"]]

@@ -24,6 +24,9 @@ from trialwise.store._records import Experiment, Run
 
 __all__ = ["DiagnosisView", "EnvDiff", "ExperimentView", "ReportModel", "collect", "metric_order", "sweep_experiments"]
 
+AUTO: Any = object()
+"""``collect(sweep=AUTO)``: find the sweep the experiments belong to."""
+
 SWEEP_CURVES = 4
 """Best trials of a sweep whose curves a report overlays (more would be a tangle of colours)."""
 
@@ -183,7 +186,7 @@ def env_diffs(views: Sequence[ExperimentView]) -> tuple[EnvDiff, ...]:
 
 def collect(store: Any, root: Path, config: Any, experiments: Sequence[Experiment], *, title: str | None = None,
             decisions: Sequence[Any] | None = None, decision_notes: Sequence[str] = (),
-            diagnoses: Sequence[Any] | None = None, ablation: Any | None = None, sweep: Any | None = None,
+            diagnoses: Sequence[Any] | None = None, ablation: Any | None = None, sweep: Any | None = AUTO,
             errors: Sequence[ErrorView] | None = None, split: str = "val", include_running: bool = False,
             notes: Sequence[str] = ()) -> ReportModel:
     """The :class:`ReportModel` of ``experiments`` (first = baseline).
@@ -192,7 +195,9 @@ def collect(store: Any, root: Path, config: Any, experiments: Sequence[Experimen
     (:class:`~trialwise.diagnose.StoredDiagnosis`) are computed when not given: one decision per
     candidate on the experiments' own metric, one diagnosis per experiment; a decision or diagnosis
     that cannot be made is shown with its reason, it does not stop the report. ``errors``
-    (:func:`error_views` on ``split``) are computed for the experiments whose runs logged predictions.
+    (:func:`error_views` on ``split``) are computed for the experiments whose runs logged predictions;
+    ``sweep``, unless given (``None``: none), is the analysis of the study the experiments are trials
+    of (:func:`sweep_of`).
     """
     exps = list({e.id: e for e in experiments}.values())  # the same experiment named twice is shown once
     views = tuple(experiment_view(store, e, i, include_running=include_running) for i, e in enumerate(exps))
@@ -203,6 +208,10 @@ def collect(store: Any, root: Path, config: Any, experiments: Sequence[Experimen
     diag_views = tuple(d if isinstance(d, DiagnosisView) else with_biasvar(store, root, config, d) for d in diagnoses)
     if errors is None:
         errors = error_views(store, root, views, split)
+    notes = list(notes)
+    if sweep is AUTO:
+        sweep, why = sweep_of(store, exps)
+        notes += [why] if why else []
     names = ", ".join(e.name for e in exps)
     return ReportModel(title or f"trialwise report: {names}", time.time(), views, env_diffs(views), tuple(decisions),
                        tuple(decision_notes), diag_views, ablation, sweep, tuple(errors), tuple(notes))
@@ -287,3 +296,35 @@ def _error_view(store: Any, root: Path, label: str, runs: Sequence[Run], split: 
                 if uri:
                     thumbs[m.rank] = uri
     return ErrorView(label, runs[0].id, runs[0].seed, split, errs, mets, thumbs, note)
+
+
+def study_of(exp: Experiment) -> str | None:
+    """The study a sweep trial's experiment belongs to, read off its name ``<study>#<trial>@<commit>``
+    (:func:`trialwise.tune._sweep.trial_label`); ``None`` for any other experiment."""
+    from trialwise.tune._sweep import SWEEP_KIND
+
+    if exp.kind != SWEEP_KIND:
+        return None
+    label = exp.name.rpartition("@")[0] or exp.name
+    study, sep, trial = label.rpartition("#")
+    return study if sep and study and trial.removesuffix("-recheck").isdigit() else None
+
+
+def sweep_of(store: Any, exps: Sequence[Experiment]) -> tuple[Any | None, str]:
+    """``(SweepReport, "")`` when every experiment is a trial of one study (its best trials, importances,
+    slices; no re-check is run), else ``(None, why)`` — ``why`` is empty for experiments that are no
+    sweep trials at all."""
+    studies = {study_of(e) for e in exps}
+    if not exps or studies == {None}:
+        return None, ""
+    if len(studies) != 1 or None in studies:
+        return None, "sweep plots need experiments of one study: `trialwise sweep report --study NAME --report FILE`"
+    (name,) = studies
+    from trialwise.tune import analyze_study, load_study, optuna_storage_url
+
+    try:
+        url = optuna_storage_url(store.url)
+        study, meta = load_study(name, url)
+        return analyze_study(study, meta, name, url), ""
+    except TrialwiseError as exc:
+        return None, f"sweep {name}: {exc}"
