@@ -229,8 +229,8 @@ def _diagnosis(dv: DiagnosisView, views: dict[str, ExperimentView], figs: _Figur
     for i, f in enumerate(d.findings, 1):
         charts = []
         if view is not None:
-            marks = [EvidenceMark(int(e.seed), tuple(e.steps), getattr(e, "span", None)) for e in f.details
-                     if e.seed is not None]
+            # RunEvidence names steps, not yet the span a detector read: EvidenceMark.span stays None
+            marks = [EvidenceMark(int(e.seed), tuple(e.steps)) for e in f.details if e.seed is not None]
             for series in _evidence_series(f.code, dict(d.roles), view.curves):
                 charts.append(figs.add(evidence_figure(f"{f.code}: {series}", series, view.curves[series], marks)))
         out["findings"].append({
