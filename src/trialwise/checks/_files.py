@@ -65,6 +65,17 @@ def _pick(arrays: Any, wanted: str | None, defaults: tuple[str, ...], path: Path
     return None
 
 
+def _load_array(path: Path) -> Any:
+    """One ``.npy`` array, never unpickled; a malformed file is a :class:`DataError` naming it."""
+    import numpy as np
+
+    try:
+        return np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise DataError(f"{path}: not a readable .npy array ({exc}); save it with numpy.save "
+                        "(object arrays are refused: no pickle).") from None
+
+
 def read_split(path: str | Path, label: str | None = None, features: str | None = None) -> Split:
     """Read one split: a table (CSV/TSV/Parquet, the ``label`` column is the label, the other
     numeric columns the features) or arrays (``.npy`` features; ``.npz`` with ``X``/``y`` or the
@@ -79,11 +90,16 @@ def read_split(path: str | Path, label: str | None = None, features: str | None 
         raise DataError(f"{p}: cannot read {suffix or 'a file without suffix'}; use one of {', '.join(TABLE_SUFFIXES)}.")
     if suffix in (".npy", ".npz"):
         if suffix == ".npy":
-            x, y = np.load(p, allow_pickle=False), None
+            x, y = _load_array(p), None
             if label is not None:
                 raise DataError(f"{p}: a .npy file holds one array (the features); pass labels in an .npz file.")
         else:
-            with np.load(p, allow_pickle=False) as arrays:
+            try:
+                arrays = np.load(p, allow_pickle=False)
+            except (ValueError, OSError, EOFError) as exc:
+                raise DataError(f"{p}: not a readable .npz archive ({exc}); save it with numpy.savez "
+                                "(object arrays are refused: no pickle).") from None
+            with arrays:
                 x = _pick(arrays, features, NPZ_FEATURES, p, "features")
                 y = _pick(arrays, label, NPZ_LABELS, p, "labels")
                 if x is None:

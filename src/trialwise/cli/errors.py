@@ -105,9 +105,14 @@ def _who(exp: Any, run: Any) -> dict[str, Any]:
 def _save_plots(plots: dict[str, Any], directory: Path | None) -> list[str]:
     if directory is None:
         return []
+    from trialwise._exceptions import UsageError
     from trialwise.metrics import save_plot
 
-    return [str(save_plot(data, Path(directory) / name)) for name, data in plots.items()]
+    try:
+        return [str(save_plot(data, Path(directory) / name)) for name, data in plots.items()]
+    except OSError as exc:
+        raise UsageError(f"--plots {directory}: cannot write there ({exc.strerror or exc}); "
+                         "give a directory you can write to") from None
 
 
 def _pct(x: float | None, rounding: str = "nearest") -> str:

@@ -12,6 +12,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
+from trialwise._csvfields import allow_large_fields
 from trialwise._exceptions import DataError
 
 __all__ = ["CsvTable", "Problems", "column_letter", "read_csv_table", "ROW_CONVENTION"]
@@ -105,6 +106,7 @@ def read_csv_table(path: str | Path, what: str = "CSV file") -> CsvTable:
     text = _decode(p)
     first = text.split("\n", 1)[0]
     delimiter = max(DELIMITERS, key=first.count)
+    allow_large_fields()
     records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     numbered = [(i + 1, [c.strip() for c in r]) for i, r in enumerate(records)]
     numbered = [(i, r) for i, r in numbered if any(r)]

@@ -13,6 +13,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from trialwise._csvfields import allow_large_fields
 from trialwise._exceptions import DataError, UsageError
 from trialwise.importers._model import ImportedRun, SourceRead, number, parse_value
 from trialwise.runner._ingest import Point
@@ -44,6 +45,7 @@ def read_csv(path: str | Path) -> SourceRead:
     runs: dict[str, dict[str, Any]] = {}
     try:
         with file.open(encoding="utf-8-sig", newline="") as fh:
+            allow_large_fields()
             reader = csv.reader(fh)
             header = next(reader, None)
             if header is None:

@@ -35,6 +35,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from trialwise._csvfields import allow_large_fields
 from trialwise._exceptions import DataError, UsageError
 from trialwise.importers._model import ImportedRun, SourceRead, number, parse_value
 from trialwise.runner._ingest import Point
@@ -316,6 +317,7 @@ def read_wandb_csv(path: Path, *, params: Sequence[str] = ()) -> SourceRead:
     file = path.resolve()
     try:
         with file.open(encoding="utf-8-sig", newline="") as fh:
+            allow_large_fields()
             rows = list(csv.reader(fh))
     except UnicodeDecodeError as exc:
         raise DataError(f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None

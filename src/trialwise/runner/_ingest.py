@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from trialwise._csvfields import allow_large_fields
 from trialwise.api import _files as F
 
 STEP_KEYS = ("step", "global_step", "iteration", "iter")
@@ -247,6 +248,7 @@ def read_csv_metrics(run_dir: Path) -> list[Point]:
     for path in csv_log_files(run_dir):
         try:
             with path.open(encoding="utf-8", errors="replace", newline="") as fh:
+                allow_large_fields()
                 reader = csv.DictReader(fh)
                 columns = reader.fieldnames or []
                 if "step" not in columns and EPOCH_KEY not in columns:

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from trialwise._csvfields import allow_large_fields
 from trialwise.api import _files as F
 from trialwise.runner._ingest import (
     CSV_NAME,
@@ -128,6 +129,7 @@ class LiveRun:
         points: list[Point] = []
         try:
             with path.open(encoding="utf-8", errors="replace", newline="") as fh:
+                allow_large_fields()
                 rows = list(csv.reader(fh))
         except (OSError, csv.Error):
             return points
