@@ -625,13 +625,25 @@ def _insert_new(conn: Connection, table: Any, update: Sequence[str] = ()) -> Any
     return stmt.on_conflict_do_update(index_elements=keys, set_={c: stmt.excluded[c] for c in update})
 
 
+_POINT_COLUMNS = ("run_id", "key", "step", "value", "time", "source")
+_DRIVER_MARKERS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
+"""Positional placeholder of each DB-API paramstyle (sqlite3: qmark; psycopg: pyformat, which takes ``%s``)."""
+
+
 def _insert_points(conn: Connection, run_id: str, points: Iterable[tuple[str, int | None, float, float | None, str]]) -> int:
-    rows = [
-        {"run_id": run_id, "key": k, "step": s, "value": _float_or_none(v), "time": t, "source": src}
-        for k, s, v, t, src in points
-    ]
+    """Insert points as tuples through the driver's ``executemany`` (SQLAlchemy's per-row dicts and
+    bind processing cost more than SQLite's insert itself: ≈ 2x the points per second)."""
+    rows = [(run_id, k, s, _float_or_none(v), t, src) for k, s, v, t, src in points]
+    marker = _DRIVER_MARKERS.get(conn.dialect.paramstyle)
+    if marker is None:  # another driver: let SQLAlchemy bind
+        for chunk in _chunks(rows, INSERT_CHUNK):
+            conn.execute(insert(S.metrics), [dict(zip(_POINT_COLUMNS, r)) for r in chunk])
+        return len(rows)
+    quote = conn.dialect.identifier_preparer.quote
+    sql = (f"INSERT INTO {quote(S.metrics.name)} ({', '.join(quote(c) for c in _POINT_COLUMNS)}) "
+           f"VALUES ({', '.join([marker] * len(_POINT_COLUMNS))})")
     for chunk in _chunks(rows, INSERT_CHUNK):
-        conn.execute(insert(S.metrics), chunk)
+        conn.exec_driver_sql(sql, chunk)
     return len(rows)
 
 
