@@ -44,6 +44,7 @@ def write_html(model: ReportModel, path: str | Path) -> ReportFile:
 
     target = Path(path).expanduser().resolve()
     page = render_html(model).encode("utf-8")
+    tmp = None
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".report-", suffix=".html", dir=target.parent)
@@ -52,6 +53,8 @@ def write_html(model: ReportModel, path: str | Path) -> ReportFile:
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 would make a report only its writer can read
         os.replace(tmp, target)
     except OSError as exc:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
         raise UsageError(f"cannot write the report to {target}: {exc.strerror or exc}; pass -o with a writable path") from None
     return ReportFile(str(target), [v.experiment.name for v in model.experiments], len(page))
 

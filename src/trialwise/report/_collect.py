@@ -158,7 +158,9 @@ def experiment_view(store: Any, exp: Experiment, index: int, *, include_running:
     sel = counted_runs(store, exp)
     runs = tuple(sel.runs)
     running = tuple(sel.running)
-    drawn = runs + (running if include_running else ())
+    counted_seeds = {r.seed for r in runs}
+    # a seed running again while an older run of it counts is drawn once: from its counted run
+    drawn = runs + (tuple(r for r in running if r.seed not in counted_seeds) if include_running else ())
     env = store.environment(sel.environment) if sel.environment else None
     params = store.params(runs[0].id) if runs else {}
     versions = tuple(sorted({r.metric_version for r in runs if r.metric_version}))
@@ -201,14 +203,15 @@ def collect(store: Any, root: Path, config: Any, experiments: Sequence[Experimen
     """
     exps = list({e.id: e for e in experiments}.values())  # the same experiment named twice is shown once
     views = tuple(experiment_view(store, e, i, include_running=include_running) for i, e in enumerate(exps))
+    notes = list(notes)
     if decisions is None:
-        decisions = _decisions(store, root, config, exps)
+        decisions, why = _decisions(store, root, config, exps)
+        notes += why
     if diagnoses is None:
         diagnoses = [_diagnosis(store, root, config, e) for e in exps]
     diag_views = tuple(d if isinstance(d, DiagnosisView) else with_biasvar(store, root, config, d) for d in diagnoses)
     if errors is None:
         errors = error_views(store, root, views, split)
-    notes = list(notes)
     if sweep is AUTO:
         sweep, why = sweep_of(store, exps)
         notes += [why] if why else []
@@ -217,12 +220,17 @@ def collect(store: Any, root: Path, config: Any, experiments: Sequence[Experimen
                        tuple(decision_notes), diag_views, ablation, sweep, tuple(errors), tuple(notes))
 
 
-def _decisions(store: Any, root: Path, config: Any, exps: Sequence[Experiment]) -> list[Any]:
+def _decisions(store: Any, root: Path, config: Any, exps: Sequence[Experiment]) -> tuple[list[Any], list[str]]:
+    """Each candidate against the first experiment; one that cannot be decided at all is a note."""
     from trialwise.decide import decide
 
-    if len(exps) < 2:
-        return []
-    return [decide(store, root, exps[0], cand, max_age_days=config.baseline.max_age_days) for cand in exps[1:]]
+    out, notes = [], []
+    for cand in exps[1:]:
+        try:
+            out.append(decide(store, root, exps[0], cand, max_age_days=config.baseline.max_age_days))
+        except TrialwiseError as exc:
+            notes.append(f"no verdict for {cand.name} against {exps[0].name}: {exc}")
+    return out, notes
 
 
 def _diagnosis(store: Any, root: Path, config: Any, exp: Experiment) -> DiagnosisView:
