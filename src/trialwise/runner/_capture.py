@@ -112,8 +112,16 @@ STDOUT_COMPARED_BYTES = 1_000_000
 def seeds_alike(store: Store, runs: Sequence[Run], metric: str) -> IdenticalSeeds:
     """Seeds among the completed ``runs`` that produced identical curves (or, with too little
     captured to compare, identical output)."""
+    from trialwise.checks._seeds import LOSS_MARK
+
     done = [r for r in runs if r.status == "completed"]
-    series = {r.seed: {k: v for k, (_s, v) in store.series(r.id).items()} for r in done}
+    # only the series the check compares are read (a run may hold millions of other points)
+    counts = store.series_counts([r.id for r in done])
+    keys = sorted({k for c in counts.values() for k in c if k == metric or LOSS_MARK in k.lower()})
+    seed_of = {r.id: r.seed for r in done}
+    series: dict[int, dict[str, list[float]]] = {r.seed: {} for r in done}
+    for run_id, key, _step, value, _t in (store.metrics(list(seed_of), keys=keys) if keys else []):
+        series[seed_of[run_id]].setdefault(key, []).append(value)
     texts = {}
     for r in done:
         try:
