@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from trialwise.diagnose import _thresholds as T
-from trialwise.diagnose._roles import PROBE_PREFIX
+from trialwise.diagnose._roles import FRACTION_ROLES, layer_families
 from trialwise.diagnose._series import Curve, RunSeries, head, noise_sigma, tail
 from trialwise.metrics._common import Record
 
@@ -54,9 +54,12 @@ class RunContext:
 
     def __init__(self, run: RunSeries, roles: Mapping[str, str], *, chance: float | None = None,
                  n_classes: int | None = None, goal: float | None = None, goal_role: str | None = None,
-                 directions: Mapping[str, str] | None = None) -> None:
+                 directions: Mapping[str, str] | None = None,
+                 families: Mapping[str, Mapping[str, tuple[str, ...]]] | None = None) -> None:
         self.run = run
         self.roles = dict(roles)
+        self.families = {k: dict(v) for k, v in (families if families is not None
+                                                 else layer_families(run.series)).items()}
         self.n_classes = n_classes if n_classes is not None else run.classes()
         self.chance = chance if chance is not None else (1.0 / self.n_classes if self.n_classes else None)
         self.ln_c = math.log(self.n_classes) if self.n_classes else None
@@ -74,7 +77,10 @@ class RunContext:
                 c = self._percent(c)
             if role in SCORE_ROLES and (directions.get(role) or directions.get(name)) == "min":
                 c = Curve(c.name, c.steps, -c.values)
+            if role in FRACTION_ROLES:
+                c = self._percent(c)
             self._curves[role] = c
+        self._derive()
         self.classes_inferred: str | None = None
         if self.n_classes is None and chance is None:
             self._infer_classes()
@@ -112,6 +118,37 @@ class RunContext:
                                   f"read as {c} classes, chance {1 / c:.3g} (report n_classes with tw.config or pass "
                                   "--chance to be exact)")
                 return
+
+    def _derive(self) -> None:
+        """Roles the run did not log but its per-layer families give: the first and last layer's
+        gradient norm, their ratio (AutoTrainer's statistic), the largest layer's; the largest share of
+        dead or saturated units.  Each derived curve is named after what it was computed from."""
+        grads = self.layers("grad_norm")
+        if len(grads) >= 2:
+            names = list(grads)
+            if "grad_norm_first" not in self._curves:
+                self._set_derived("grad_norm_first", grads[names[0]])
+            if "grad_norm_last" not in self._curves:
+                self._set_derived("grad_norm_last", grads[names[-1]])
+            if "grad_norm_max" not in self._curves:
+                self._set_derived("grad_norm_max", _combine(list(grads.values()), np.max, "max over layers of "
+                                                            f"{_family_label(grads)}"))
+        first, last = self._curves.get("grad_norm_first"), self._curves.get("grad_norm_last")
+        if "grad_norm_ratio" not in self._curves and first is not None and last is not None:
+            steps, (a, b) = _aligned([first, last])
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = np.where(b > 0, a / b, np.nan)
+            self._set_derived("grad_norm_ratio", Curve(f"{first.name} / {last.name}", steps, ratio))
+        for kind, role in (("dead_frac", "dead_frac_max"), ("saturated_frac", "saturated_frac_max")):
+            layers = self.layers(kind)
+            if role not in self._curves and layers:
+                c = _combine(list(layers.values()), np.max, f"max over layers of {_family_label(layers)}")
+                self._set_derived(role, self._percent(c))
+
+    def _set_derived(self, role: str, c: Curve) -> None:
+        if c.n:
+            self._curves[role] = c
+            self.roles[role] = c.name
 
     def _percent(self, c: Curve) -> Curve:
         f = c.values[np.isfinite(c.values)]
@@ -165,9 +202,21 @@ class RunContext:
         return step.smooth() if step is not None else None
 
     def layers(self, kind: str) -> dict[str, Curve]:
-        """Per-layer probe curves ``probe/<kind>/<layer>`` by layer name."""
-        prefix = f"{PROBE_PREFIX}{kind}/"
-        return {name[len(prefix):]: self.run.curve(name) for name in self.run.series if name.startswith(prefix)}
+        """Per-layer curves of family ``kind`` (``grad_norm``, ``dead_frac`` ...: tw.watch's
+        ``probe/<kind>/<layer>`` or the script's own ``grad/layer1``) by layer name, in layer order;
+        the per-parameter series of one layer are combined (gradient norms: root of the sum of squares)."""
+        out: dict[str, Curve] = {}
+        for layer, names in self.families.get(kind, {}).items():
+            curves = [self.run.curve(n) for n in names if n in self.run.series]
+            if not curves:
+                continue
+            if len(curves) == 1:
+                out[layer] = curves[0]
+            elif kind == "grad_norm":
+                out[layer] = _combine(curves, lambda v, axis: np.sqrt(np.sum(v ** 2, axis=axis)), layer)
+            else:
+                out[layer] = _combine(curves, np.max, layer)
+        return out
 
     def config_value(self, *keys: str) -> Any:
         """The first of ``keys`` present in the run's config (case-insensitive), else ``None``."""
@@ -227,3 +276,30 @@ class RunContext:
 
 
 _CURVE_ROLES = ("train_loss", "train_loss_epoch", "val_loss", "test_loss", *ACC_ROLES, *SCORE_ROLES)
+
+
+def _aligned(curves: list[Curve]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The steps every curve has a finite value at, and each curve's values there."""
+    common = None
+    for c in curves:
+        f = c.finite()
+        common = set(f.steps.tolist()) if common is None else common & set(f.steps.tolist())
+    steps = np.array(sorted(common or ()), dtype=float)
+    out = []
+    for c in curves:
+        f = c.finite()
+        lookup = dict(zip(f.steps.tolist(), f.values.tolist()))
+        out.append(np.array([lookup[s] for s in steps.tolist()], dtype=float))
+    return steps, out
+
+
+def _combine(curves: list[Curve], how: Any, name: str) -> Curve:
+    steps, values = _aligned(curves)
+    if not len(steps):
+        return Curve(name, steps, steps.copy())
+    return Curve(name, steps, how(np.vstack(values), axis=0))
+
+
+def _family_label(layers: Mapping[str, Curve]) -> str:
+    names = [c.name for c in layers.values()]
+    return ", ".join(names) if len(names) <= 3 else f"{names[0]} ... {names[-1]} ({len(names)} layers)"

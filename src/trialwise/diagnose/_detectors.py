@@ -40,7 +40,8 @@ def _g(x: float) -> str:
 
 
 def _step(x: float) -> str:
-    return f"{x:.0f}" if abs(x - round(x)) < 1e-9 else f"{x:g}"
+    """Steps are integers in evidence texts (a smoothed curve's block centre rounds to its step)."""
+    return f"{int(round(x))}"
 
 
 # -- shared curve facts --------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from trialwise._exceptions import UsageError
 from trialwise.diagnose._catalog import Catalog, Cause, load_catalog
 from trialwise.diagnose._context import Evidence, RunContext
 from trialwise.diagnose._detectors import DETECTORS
-from trialwise.diagnose._roles import ROLES, recognize_roles
+from trialwise.diagnose._roles import FAMILY_ROLES, ROLES, layer_families, recognize_roles
 from trialwise.diagnose._series import RunSeries, seeds_text
 from trialwise.metrics._common import Record
 
@@ -206,16 +206,20 @@ def diagnose(runs: Sequence[RunSeries], *, chance: float | None = None, n_classe
     for i, run in enumerate(runs):
         lengths = {name: len(v) for name, (_, v) in run.series.items()}
         roles = recognize_roles(run.series, mapping, lengths=lengths)
-        if i == 0:
-            roles0 = roles
-        elif roles != roles0:
-            notes.append(f"{run.label}: roles differ from the first run: {roles}")
+        families = layer_families(run.series, mapping)
         for role, name in (mapping or {}).items():
-            if name not in run.series:
+            if role in FAMILY_ROLES:
+                if FAMILY_ROLES[role] not in families:
+                    notes.append(f"{run.label}: [diagnose.series] {role} = '{name}' matches none of its series")
+            elif name not in run.series:
                 notes.append(f"{run.label}: [diagnose.series] maps {role} to '{name}', which this run did not log")
         ctx = RunContext(run, roles, chance=chance, n_classes=n_classes, goal=goal,
                          goal_role=_goal_role(metric, roles) if metric else ("val_acc" if goal is not None else None),
-                         directions=directions)
+                         directions=directions, families=families)
+        if i == 0:
+            roles0 = dict(ctx.roles)
+        elif ctx.roles != roles0:
+            notes.append(f"{run.label}: roles differ from the first run: {ctx.roles}")
         notes.extend(f"{run.label}: {n}" for n in ctx.notes)
         for spec in DETECTORS:
             why = spec.missing(ctx)
