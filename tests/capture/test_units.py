@@ -49,6 +49,35 @@ def test_whole_epochs_stay_the_step(tmp_path):
     assert _series(read_stdout_metrics(tmp_path), "val_acc") == [(0, 0.5), (1, 0.6)]
 
 
+def test_epoch_records_after_step_records_are_placed_at_the_last_step(tmp_path):
+    """A loop printing ``{"step": ..}`` per batch and ``{"epoch": ..}`` per evaluation: each evaluation
+    belongs after its epoch's steps, not at step ``epoch`` (issue 15 item 8)."""
+    lines = [f'{{"step": {s}, "loss": {2.0 - s / 10}}}' for s in range(6)]
+    lines.insert(3, '{"epoch": 0, "val_acc": 0.5, "val_loss": 1.5}')
+    lines.append('{"epoch": 1, "val_acc": 0.6, "val_loss": 1.2}')
+    (tmp_path / "stdout.log").write_text("\n".join(lines) + "\n")
+    points = read_stdout_metrics(tmp_path)
+    assert _series(points, "val_acc") == [(2, 0.5), (5, 0.6)]
+    assert [s for s, _ in _series(points, "loss")] == [0, 1, 2, 3, 4, 5]
+
+
+def test_a_summary_record_at_the_end_is_a_summary_not_a_point(tmp_path):
+    """``{"best_val_acc": ..}`` printed after training has neither step nor epoch: it is no curve point
+    (it must not land at a small step ahead of every evaluation) but a summary value."""
+    (tmp_path / "stdout.log").write_text('{"epoch": 0, "val_acc": 0.5}\n{"epoch": 1, "val_acc": 0.7}\n'
+                                         'done\n{"val_acc": 0.7, "test_acc": 0.65}\n')
+    assert _series(read_stdout_metrics(tmp_path), "val_acc") == [(0, 0.5), (1, 0.7)]
+    assert "test_acc" not in {p[0] for p in read_stdout_metrics(tmp_path)}
+    data = ingest_run_dir(tmp_path)
+    assert data.summary == {"val_acc": 0.7, "test_acc": 0.65}
+
+
+def test_records_without_step_or_epoch_anywhere_keep_their_order(tmp_path):
+    (tmp_path / "stdout.log").write_text('{"loss": 2.0}\n{"loss": 1.5}\n{"loss": 1.0}\n')
+    assert _series(read_stdout_metrics(tmp_path), "loss") == [(0, 2.0), (1, 1.5), (2, 1.0)]
+    assert ingest_run_dir(tmp_path).summary == {}
+
+
 def test_lightning_csv_logger_file(tmp_path):
     d = tmp_path / "outputs" / "lightning_logs" / "version_0"
     d.mkdir(parents=True)

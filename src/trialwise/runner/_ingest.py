@@ -162,27 +162,61 @@ def parse_stdout_line(line: str) -> dict[str, Any] | None:
     return obj
 
 
-def read_stdout_metrics(run_dir: Path) -> list[Point]:
-    """Points from JSON objects or dict reprs printed one per line on stdout.
-
-    The step is the object's own (``step``, ``global_step``, ...); else its ``epoch`` when every
-    epoch printed is a whole number; else the object's position in the output, which keeps train
-    and evaluation records in the order they happened when epochs are fractional (HF ``Trainer``)."""
+def _stdout_objects(run_dir: Path) -> list[dict[str, Any]]:
     path = run_dir / F.STDOUT_FILE
-    points: list[Point] = []
-    if not path.exists():
-        return points
     objects: list[dict[str, Any]] = []
+    if not path.exists():
+        return objects
     with path.open(encoding="utf-8", errors="replace", newline="\n") as fh:
         for line in fh:
             obj = parse_stdout_line(line)
             if obj is not None:
                 objects.append(obj)
+    return objects
+
+
+def _placed(obj: dict[str, Any]) -> bool:
+    """The record says where it belongs: a step key or an epoch."""
+    return EPOCH_KEY in obj or any(_step(obj.get(k)) is not None for k in STEP_KEYS)
+
+
+def summary_records(objects: list[dict[str, Any]]) -> int:
+    """How many records at the end of the output are summary-only: printed after the last record
+    that carried a step or an epoch, with neither (``{"best_val_acc": 0.97}`` after training).  0
+    when no record carries a step or epoch (every record is then placed by its position)."""
+    last = max((i for i, o in enumerate(objects) if _placed(o)), default=None)
+    return 0 if last is None else len(objects) - 1 - last
+
+
+def read_stdout_metrics(run_dir: Path) -> list[Point]:
+    """Points from JSON objects or dict reprs printed one per line on stdout.
+
+    The step is the object's own (``step``, ``global_step``, ...); a record without one that follows
+    records that had one is placed at the step of the record before it (an epoch's evaluation printed
+    after that epoch's steps belongs there, not at step ``epoch``: issue 15 item 8), or the next step
+    when the record before it had none either; else its
+    ``epoch`` when every epoch printed is a whole number; else the object's position in the output,
+    which keeps train and evaluation records in the order they happened when epochs are fractional
+    (HF ``Trainer``).  Summary-only records at the end (:func:`summary_records`) are not points of a
+    curve: :func:`read_stdout_summary` reads them."""
+    points: list[Point] = []
+    objects = _stdout_objects(run_dir)
+    objects = objects[: len(objects) - summary_records(objects)]
     epochs = [_number(o[EPOCH_KEY]) for o in objects if EPOCH_KEY in o]
     parser = StdoutRecords(whole_epochs=all(_whole(e) for e in epochs))
     for obj in objects:
         parser.add(obj, points)
     return points
+
+
+def read_stdout_summary(run_dir: Path) -> dict[str, Any]:
+    """The values of the summary-only records at the end of stdout (later ones win)."""
+    objects = _stdout_objects(run_dir)
+    n = summary_records(objects)
+    out: dict[str, Any] = {}
+    for obj in objects[len(objects) - n:] if n else []:
+        out.update({k: v for k, v in obj.items() if k not in STEP_KEYS})
+    return out
 
 
 def _whole(epoch: float | None) -> bool:
@@ -199,11 +233,22 @@ class StdoutRecords:
         self.whole_epochs = whole_epochs
         self.position = 0
         self.auto = 0
+        self.stepped = False
+        """Some record so far carried a step (``step``, ``global_step`` ...)."""
+        self.previous: int | None = None
+        """The step of the previous record when it carried it itself."""
 
     def add(self, obj: dict[str, Any], points: list[Point]) -> None:
         if EPOCH_KEY in obj and not _whole(_number(obj[EPOCH_KEY])):
             self.whole_epochs = False
         step = next((s for s in (_step(obj.get(k)) for k in STEP_KEYS) if s is not None), None)
+        explicit = step is not None
+        if step is None and self.stepped:
+            # it follows the steps printed before it (issue 15 item 8): an evaluation printed after an
+            # epoch's steps sits at the last of them, the records after it at the next steps
+            step = self.previous if self.previous is not None else self.auto
+        self.stepped = self.stepped or explicit
+        self.previous = step if explicit else None
         if step is None:
             step = _step(obj.get(EPOCH_KEY)) if self.whole_epochs else self.position
         if step is None:
@@ -386,17 +431,21 @@ def _read_object(path: Path, skipped: Counter[str]) -> dict[str, Any]:
     return data
 
 
-def _read_summary(path: Path, skipped: Counter[str]) -> dict[str, float]:
-    """``tw.summary`` values: numbers (``null`` is NaN); any other value is counted and left out."""
+def _summary_values(values: dict[str, Any], where: str, skipped: Counter[str]) -> dict[str, float]:
     out: dict[str, float] = {}
-    for key, value in _read_object(path, skipped).items():
+    for key, value in values.items():
         why = key_problem(key)
         number = None if why else _number(value)
         if number is None:
-            skipped[f"summary {why}" if why else f"summary values that are not numbers ({path.name})"] += 1
+            skipped[f"summary {why}" if why else f"summary values that are not numbers ({where})"] += 1
             continue
         out[key] = number
     return out
+
+
+def _read_summary(path: Path, skipped: Counter[str]) -> dict[str, float]:
+    """``tw.summary`` values: numbers (``null`` is NaN); any other value is counted and left out."""
+    return _summary_values(_read_object(path, skipped), path.name, skipped)
 
 
 def _read_config(path: Path, skipped: Counter[str]) -> dict[str, Any]:
@@ -455,7 +504,8 @@ def ingest_run_dir(run_dir: Path) -> Ingested:
         )
     })
     points = [p for pts in sources.values() for p in pts]
-    summary = _read_summary(run_dir / F.SUMMARY_FILE, skipped)
+    summary = _summary_values(read_stdout_summary(run_dir), "stdout summary records", skipped)
+    summary.update(_read_summary(run_dir / F.SUMMARY_FILE, skipped))  # tw.summary wins
     config = _read_config(run_dir / F.CONFIG_FILE, skipped)
     return Ingested(points, config, summary, {k: len(v) for k, v in sources.items()}, dict(skipped))
 
