@@ -17,11 +17,8 @@ pytestmark = pytest.mark.slow
 
 KNOWN_MISSES: set[tuple[str, str]] = {
     ("plain_lr_high_tanh", BLIND),
-    ("plain_lr_high_relu", BLIND),
     ("lit_lr_high", BLIND),
     ("lit_accumulate_grads", BLIND),
-    ("plain_dead_bias", BLIND),
-    ("plain_deep_sigmoid", BLIND),
     ("plain_bad_init", BLIND),
     ("hf_bad_init", WITH),
     ("hf_bad_init", BLIND),
@@ -35,7 +32,6 @@ KNOWN_MISSES: set[tuple[str, str]] = {
     ("lit_too_much_reg", BLIND),
     ("plain_narrow", WITH),
     ("plain_narrow", BLIND),
-    ("plain_tiny_batch", BLIND),
     ("plain_small_data", BLIND),
     ("hf_misaligned_labels", BLIND),
 }
