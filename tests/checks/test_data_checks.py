@@ -120,6 +120,23 @@ def test_a_column_that_encodes_the_label(digits) -> None:  # noqa: ANN001
     assert "encodes the answer" in r.message
 
 
+def test_one_hot_indicator_columns_that_encode_the_label_together(digits) -> None:  # noqa: ANN001
+    """No single indicator predicts the class (each says "this class or another"); the block does."""
+    x, y = digits
+    tr, va = split(len(y))
+    onehot = np.eye(10)[y]
+    xtr, xv = np.hstack([x[tr], 4.0 * onehot[tr]]), np.hstack([x[va], 4.0 * onehot[va]])
+    r = find_leakage(xtr, xv, y[tr], y[va])
+    assert not r.passed and len(r.leaky_columns) == 1
+    col = r.leaky_columns[0]
+    assert col.column == 64 and col.name == "one-hot columns 64..73 (10 indicators)" and col.score == 1.0
+    assert all(c.score < 0.5 for c in r.top_columns if "one-hot" not in c.name)
+    # indicator columns that do not encode the label (a one-hot colour, say) pass
+    rng = np.random.default_rng(0)
+    colour = np.eye(4)[rng.integers(0, 4, len(y))]
+    assert find_leakage(np.hstack([x[tr], colour[tr]]), np.hstack([x[va], colour[va]]), y[tr], y[va]).passed
+
+
 def test_a_continuous_column_that_encodes_a_regression_target() -> None:
     rng = np.random.default_rng(0)
     x = rng.normal(size=(1500, 6))

@@ -408,6 +408,17 @@ def distribution_shift(seed: int) -> RunSeries:
     return RunSeries(s, seed=seed, n_classes=10)
 
 
+def small_eval_set(seed: int) -> RunSeries:
+    """A healthy run evaluated on 20 examples: accuracies are multiples of 0.05."""
+    run = _good(seed)
+    s = dict(run.series)
+    steps, _ = s["val_acc"]
+    rng = np.random.default_rng(seed)
+    t = steps / steps[-1]
+    s["val_acc"] = (steps, rng.binomial(20, np.clip(0.95 - 0.85 * np.exp(-t / 0.15), 0, 1)) / 20)
+    return RunSeries(s, seed=seed, n_classes=10)
+
+
 SIGNATURES = {
     "loss-divergence": (loss_divergence, loss_divergence_climb),
     "exploding-gradients": (exploding_gradients,),
@@ -427,6 +438,7 @@ SIGNATURES = {
     "slow-start": (slow_start,),
     "loss-oscillation": (loss_oscillation,),
     "small-batch-noise": (small_batch_noise,),
+    "small-eval-set": (small_eval_set,),
     "val-overfitting": (val_overfitting,),
     "distribution-shift": (distribution_shift,),
 }

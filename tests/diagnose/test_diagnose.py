@@ -110,9 +110,33 @@ def test_diagnosis_is_json_serialisable():
     d = diagnose([synth.overfitting(s) for s in range(3)])
     data = json.loads(json.dumps(d.to_dict()))
     assert data["findings"][0]["code"] == "overfitting"
-    # the validation minimum comes early, so "trained past the best epoch" is promoted first
-    assert data["findings"][0]["causes"][0]["confirm"] == {"param": "epochs", "factor": 0.5, "value": None}
+    # the training set is memorised while val_acc holds: "add more training data" first (seed 004)
+    assert data["findings"][0]["causes"][0]["confirm"] == {"param": "data_fraction", "factor": None, "value": 0.5}
     assert isinstance(d, Diagnosis) and data["n_runs"] == 3
+
+
+def test_trained_too_long_when_the_validation_accuracy_falls_after_the_loss_minimum():
+    runs = []
+    for seed in range(3):
+        s = dict(synth.overfitting(seed).series)
+        steps, val = s["val_acc"]
+        s["val_acc"] = (steps, val - 0.25 * np.clip(steps / steps[-1] - 0.35, 0, None))
+        runs.append(RunSeries(s, seed=seed, n_classes=10))
+    top = diagnose(runs).top
+    assert top.code == "overfitting" and top.causes[0].id == "trained-too-long"
+    assert top.severity == "warning" and "fell from its best" in " ".join(top.evidence)
+
+
+def test_a_validation_loss_creeping_up_with_a_flat_accuracy_is_mild():
+    """Issue 15 item 5: accuracy is the metric; a rising val_loss alone is info at most."""
+    runs = []
+    for seed in range(3):
+        s = dict(synth.overfitting(seed).series)
+        steps, train = s["train_acc"]
+        s["train_acc"] = (steps, np.minimum(train, s["val_acc"][1] + 0.03))  # no accuracy gap either
+        runs.append(RunSeries(s, seed=seed, n_classes=10))
+    f = diagnose(runs).get("overfitting")
+    assert f is not None and f.severity == "info" and f.title.endswith("(mild)")
 
 
 # -- inputs ---------------------------------------------------------------------------------------------------
@@ -170,11 +194,17 @@ def test_classes_read_off_the_loss_only_when_it_sits_at_ln_c():
     steps = np.arange(600, dtype=float)
     ends = steps[59::60]
     acc = {"val_acc": (ends, rng.binomial(400, 0.1, len(ends)) / 400)}
-    spiked = np.concatenate([[2355.0, 18.4, 4.9, 5.3, 8.2], 2.3026 * np.exp(rng.normal(0, 0.03, 595))])
+    # step 0 at ln C (read as 10 classes), then the first updates blow the loss up: the learning rate
+    spiked = np.concatenate([[2.3026, 2355.0, 18.4, 4.9, 5.3, 8.2], 2.3026 * np.exp(rng.normal(0, 0.03, 594))])
     d = diagnose([RunSeries({"train/loss": (steps, spiked), **acc})])
     top = d.top
     assert top.code == "chance-level" and top.causes[0].id == "lr-too-high"
     assert "initial-loss" not in d.codes  # the start was a spike, not the initialization
+    assert any("at step 0 is 2.3 ~ ln 10: read as 10 classes" in n for n in d.notes)
+    # only the loss at step 0 says C (issue 15 item 9): a loss flat at ln C after a spike does not
+    late = np.concatenate([[2355.0, 18.4, 4.9, 5.3, 8.2], 2.3026 * np.exp(rng.normal(0, 0.03, 595))])
+    d = diagnose([RunSeries({"train/loss": (steps, late), **acc})])
+    assert "chance-level" in d.not_checked and not any("classes" in n for n in d.notes)
     mse = 0.75 * np.exp(-steps / 300) + 0.5  # starts at 1.25, between ln 3 and ln 4: nothing is inferred
     d = diagnose([RunSeries({"loss": (steps, mse), **acc})])
     assert "chance-level" not in d.codes and "n_classes" in d.not_checked["chance-level"]

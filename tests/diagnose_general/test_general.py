@@ -16,24 +16,8 @@ from tests.diagnose_general.cases import BLIND, CASES, WITH, judge
 pytestmark = pytest.mark.slow
 
 KNOWN_MISSES: set[tuple[str, str]] = {
-    ("plain_lr_high_tanh", BLIND),
-    ("lit_lr_high", BLIND),
-    ("lit_accumulate_grads", BLIND),
-    ("plain_bad_init", BLIND),
-    ("hf_bad_init", WITH),
-    ("hf_bad_init", BLIND),
-    ("plain_raw_pixels", BLIND),
-    ("lit_sorted", WITH),
-    ("lit_sorted", BLIND),
-    ("plain_leak_onehot", BLIND),
-    ("lit_val_overlap", BLIND),
-    ("plain_tiny_val", BLIND),
-    ("hf_warmup_bug", BLIND),
-    ("lit_too_much_reg", BLIND),
     ("plain_narrow", WITH),
     ("plain_narrow", BLIND),
-    ("plain_small_data", BLIND),
-    ("hf_misaligned_labels", BLIND),
 }
 
 PAIRS = [(c.name, mode) for c in CASES for mode in c.modes()]

@@ -163,6 +163,64 @@ def _scan(xtr: np.ndarray, xv: np.ndarray, ytr: np.ndarray, yv: np.ndarray,
     return out, "regression"
 
 
+MIN_GROUP = 2
+"""A one-hot group has at least this many indicator columns."""
+
+
+def _indicator_groups(xtr: np.ndarray) -> list[tuple[int, int]]:
+    """Runs of adjacent columns ``[a, b)`` that are a one-hot block: each column takes 0 and one other
+    value, and every training row has exactly one non-zero among them (a label column written as
+    indicators: each one alone says little, together they give the class away)."""
+    d = xtr.shape[1]
+    nz = (xtr != 0) & np.isfinite(xtr)
+    binary = np.zeros(d, dtype=bool)
+    for c in range(d):
+        values = np.unique(xtr[nz[:, c], c])
+        binary[c] = len(values) == 1
+    groups: list[tuple[int, int]] = []
+    a = 0
+    while a < d:
+        if not binary[a]:
+            a += 1
+            continue
+        count = np.zeros(len(xtr), dtype=np.int64)
+        best = None
+        b = a
+        while b < d and binary[b]:
+            count += nz[:, b]
+            if count.max() > 1:
+                break
+            b += 1
+            if b - a >= MIN_GROUP and count.min() == 1:
+                best = b
+        if best is not None:
+            groups.append((a, best))
+            a = best
+        else:
+            a += 1
+    return groups
+
+
+def _group_scan(xtr: np.ndarray, xv: np.ndarray, ytr: np.ndarray, yv: np.ndarray,
+                names: Sequence[str]) -> list[LeakyColumn]:
+    """Each one-hot group (:func:`_indicator_groups`) as one feature (the index of its non-zero column),
+    scored like a single column: a lookup to the majority training label, accuracy on validation."""
+    out: list[LeakyColumn] = []
+    classes, codes = np.unique(np.concatenate([ytr.astype(str), yv.astype(str)]), return_inverse=True)
+    k = len(classes)
+    ctr, cv = codes[: len(ytr)], codes[len(ytr):]
+    chance = float(np.bincount(cv, minlength=k).max() / len(cv))
+    majority = int(np.argmax(np.bincount(ctr, minlength=k)))
+    for a, b in _indicator_groups(xtr):
+        gtr = np.argmax(xtr[:, a:b] != 0, axis=1)
+        gv = np.where((xv[:, a:b] != 0).any(axis=1), np.argmax(xv[:, a:b] != 0, axis=1), b - a)
+        counts = np.bincount(gtr * k + ctr, minlength=(b - a + 1) * k).reshape(b - a + 1, k)
+        pred = np.where(counts.sum(1) > 0, counts.argmax(1), majority)
+        label = f"one-hot columns {names[a]}..{names[b - 1]} ({b - a} indicators)"
+        out.append(LeakyColumn(a, label, float(np.mean(pred[gv] == cv)), chance))
+    return out
+
+
 def find_leakage(train: Any, val: Any, y_train: Any = None, y_val: Any = None, *,
                  feature_names: Sequence[str] | None = None) -> LeakageResult:
     """Find validation rows copied from training, and columns that alone predict the label.
@@ -175,7 +233,9 @@ def find_leakage(train: Any, val: Any, y_train: Any = None, y_val: Any = None, *
     - *Single-feature scan* (labels of both splits given): each column alone, as a lookup table
       from its value (or quantile bin) to the majority training label (classification) or mean
       (regression), scored on the validation split.  A column scoring at least :data:`LEAK_SCORE`
-      while the best constant scores less encodes the answer.
+      while the best constant scores less encodes the answer.  A block of adjacent one-hot indicator
+      columns (exactly one non-zero per row) is scanned as one feature, its non-zero position: a
+      label appended as indicators gives the answer away although no single indicator does.
 
     Parameters
     ----------
@@ -222,6 +282,8 @@ def find_leakage(train: Any, val: Any, y_train: Any = None, y_val: Any = None, *
     task = None
     if ytr is not None and yv is not None:
         scores, task = _scan(xtr, xv, ytr, yv, names)
+        if task == "classification":
+            scores += _group_scan(xtr, xv, ytr, yv, names)
         ranked = sorted(scores, key=lambda s: -s.score)
         top = ranked[:TOP_COLUMNS]
         leaky = [s for s in ranked if s.score >= LEAK_SCORE and s.chance < LEAK_SCORE]

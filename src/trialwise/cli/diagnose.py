@@ -38,12 +38,16 @@ def render_diagnosis(sd: Any) -> None:
                       highlight=False)
         for line in f.evidence:
             console.print(f"   {line}", highlight=False, markup=False)
+        if f.rule:
+            console.print(f"   [dim]rule: {esc(f.rule)}[/]", highlight=False)
         for rank, c in enumerate(f.causes[:MAX_CAUSES_SHOWN], 1):
             confirm = f" [dim](doctor --confirm: {esc(c.confirm.describe())})[/]" if c.confirm else ""
             console.print(f"   cause {rank}: {esc(c.cause)}{confirm}", highlight=False)
         if len(f.causes) > MAX_CAUSES_SHOWN:
             console.print(f"   [dim]... {len(f.causes) - MAX_CAUSES_SHOWN} more cause(s) in --json[/]")
         console.print(f"   [bold]next:[/] {esc(f.next_diagnostic)}", highlight=False)
+        for line in f.would_decide:
+            console.print(f"   [bold]would decide:[/] {esc(line)}", highlight=False)
     if d.not_checked:
         not_checked = ', '.join(f'{k} ({v})' for k, v in sorted(d.not_checked.items()))
         console.print(f"\n[dim]not checked: {esc(not_checked)}[/]", highlight=False)

@@ -7,7 +7,7 @@ a :class:`~trialwise.ConfigError` naming the file, the mode and the key.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -16,13 +16,21 @@ from trialwise._exceptions import ConfigError
 from trialwise.metrics._common import Record
 
 __all__ = [
-    "CATALOG_FILE", "SEVERITIES", "BiasVarStep", "Catalog", "Cause", "Confirm", "FailureMode", "load_catalog",
+    "CATALOG_FILE", "KINDS", "SEVERITIES", "BiasVarStep", "Catalog", "Cause", "Confirm", "FailureMode", "load_catalog",
 ]
 
 CATALOG_FILE = Path(__file__).with_name("catalog.toml")
 
 SEVERITIES = ("critical", "high", "warning", "info")
-"""Severity levels, most severe first; findings are ordered by this, then by confidence."""
+"""Severity levels, most severe first."""
+
+KINDS = ("cause", "symptom")
+"""What a mode is evidence of: a mechanism (``cause``) or what the curves show (``symptom``).  Findings
+no other finding explains are ranked by this first (causes before the symptoms they may explain),
+then by severity, then by confidence."""
+
+EVIDENCE_PSEUDO_ROLES = ("data_files",)
+"""Evidence a cause may be ``decided_by`` besides the series roles: the run's own data arrays."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,8 @@ class Cause(Record):
     diagnostic: str
     remedy: str
     confirm: Confirm | None = None
+    decided_by: tuple[str, ...] = ()
+    """Evidence (roles, ``data_files``) that tells this cause apart from the mode's others."""
 
 
 @dataclass(frozen=True)
@@ -64,11 +74,19 @@ class FailureMode(Record):
     sources: tuple[str, ...]
     next: str = ""
     explains: tuple[str, ...] = ()
+    kind: str = "symptom"
+    mild: str | None = None
+    """The severity when the detector marks its evidence mild (``None``: the same severity)."""
 
     @property
     def severity_rank(self) -> int:
         """0 for critical ... 3 for info."""
         return SEVERITIES.index(self.severity)
+
+    @property
+    def kind_rank(self) -> int:
+        """0 for a cause, 1 for a symptom."""
+        return KINDS.index(self.kind)
 
     def ranked_causes(self, promote: tuple[str, ...] = ()) -> tuple[Cause, ...]:
         """The causes with those in ``promote`` (cause ids, in that order) moved to the front."""
@@ -98,6 +116,8 @@ class Catalog(Record):
 
     modes: tuple[FailureMode, ...]
     biasvar: tuple[BiasVarStep, ...]
+    evidence: dict[str, str] = field(default_factory=dict)
+    """How to get each piece of evidence (``[[evidence]]``: role -> one line)."""
 
     @property
     def codes(self) -> tuple[str, ...]:
@@ -157,11 +177,21 @@ def _mode(i: int, raw: dict[str, Any], path: Path) -> FailureMode:
     severity = _text(raw, "severity", path, where)
     if severity not in SEVERITIES:
         raise _fail(path, where, f"'severity' must be one of {SEVERITIES}, got {severity!r}")
+    kind = raw.get("kind", "symptom")
+    if kind not in KINDS:
+        raise _fail(path, where, f"'kind' must be one of {KINDS}, got {kind!r}")
+    mild = raw.get("mild")
+    if mild is not None and mild not in SEVERITIES:
+        raise _fail(path, where, f"'mild' must be one of {SEVERITIES}, got {mild!r}")
     causes = []
     for j, c in enumerate(raw.get("cause", [])):
         cw = f"{where} cause {j + 1} ({c.get('id', '?')})"
+        decided = c.get("decided_by", [])
+        unknown = [r for r in decided if r not in _evidence_roles()]
+        if not isinstance(decided, list) or unknown:
+            raise _fail(path, cw, f"'decided_by' must list roles or {EVIDENCE_PSEUDO_ROLES}; unknown: {unknown}")
         causes.append(Cause(_text(c, "id", path, cw), _text(c, "cause", path, cw), _text(c, "diagnostic", path, cw),
-                            _text(c, "remedy", path, cw), _confirm(c.get("confirm"), path, cw)))
+                            _text(c, "remedy", path, cw), _confirm(c.get("confirm"), path, cw), tuple(decided)))
     if not causes:
         raise _fail(path, where, "at least one [[mode.cause]] is needed")
     ids = [c.id for c in causes]
@@ -173,7 +203,13 @@ def _mode(i: int, raw: dict[str, Any], path: Path) -> FailureMode:
     return FailureMode(code=code, title=_text(raw, "title", path, where), severity=severity,
                        symptom=_text(raw, "symptom", path, where), causes=tuple(causes), sources=tuple(sources),
                        next=_text(raw, "next", path, where, required=False),
-                       explains=tuple(raw.get("explains", ())))
+                       explains=tuple(raw.get("explains", ())), kind=kind, mild=mild)
+
+
+def _evidence_roles() -> tuple[str, ...]:
+    from trialwise.diagnose._roles import ROLES
+
+    return (*ROLES, *EVIDENCE_PSEUDO_ROLES)
 
 
 @lru_cache(maxsize=4)
@@ -221,4 +257,14 @@ def load_catalog(path: Path | str | None = None) -> Catalog:
     keys = tuple(s.key for s in steps)
     if keys != _BIASVAR_KEYS:
         raise _fail(file, "[[biasvar]]", f"the steps must be {_BIASVAR_KEYS} in that order (seed 004), got {keys}")
-    return Catalog(modes, tuple(steps))
+    evidence: dict[str, str] = {}
+    for i, e in enumerate(data.get("evidence", [])):
+        where = f"[[evidence]] {i + 1} ({e.get('role', '?')})"
+        role = _text(e, "role", file, where)
+        if role not in _evidence_roles():
+            raise _fail(file, where, f"'role' must be a role or one of {EVIDENCE_PSEUDO_ROLES}, got {role!r}")
+        evidence[role] = _text(e, "get", file, where)
+    missing = sorted({r for m in modes for c in m.causes for r in c.decided_by} - set(evidence))
+    if missing:
+        raise _fail(file, "[[evidence]]", f"no entry says how to get {missing} (used in decided_by)")
+    return Catalog(modes, tuple(steps), evidence)

@@ -15,10 +15,12 @@ from trialwise.diagnose._roles import FRACTION_ROLES, layer_families
 from trialwise.diagnose._series import Curve, RunSeries, head, noise_sigma, tail
 from trialwise.metrics._common import Record
 
-__all__ = ["ACC_ROLES", "SCORE_ROLES", "Evidence", "RunContext", "strength"]
+__all__ = ["ACC_ROLES", "DATA_FILES", "SCORE_ROLES", "Evidence", "RunContext", "strength"]
 
 ACC_ROLES = ("train_acc", "train_acc_step", "val_acc", "test_acc")
 SCORE_ROLES = ("train_score", "val_score", "test_score")
+DATA_FILES = "data_files"
+"""Pseudo-role of a detector's needs: the run left its train/validation arrays (issue 15 item 7)."""
 _PERCENT_MAX = 100.0
 """Accuracy logged in percent (timm's top1) is rescaled to [0, 1] when its maximum is in (1, 100]."""
 
@@ -29,7 +31,8 @@ class Evidence(Record):
 
     ``summary`` is one human line with numbers and steps; ``values`` the numbers by name;
     ``strength`` in [0.5, 1] says how far past its threshold the signal is; ``promote`` lists cause
-    ids the evidence points at (they move to the front of the catalog's ranking).
+    ids the evidence points at (they move to the front of the catalog's ranking); ``mild`` lowers the
+    finding to the catalog's ``mild`` severity.
     """
 
     summary: str
@@ -37,6 +40,12 @@ class Evidence(Record):
     steps: tuple[float, ...] = ()
     strength: float = 1.0
     promote: tuple[str, ...] = ()
+    mild: bool = False
+    """The signal is there but costs nothing yet, or is only the consequence of ``after`` (the
+    catalog's ``mild`` severity applies)."""
+    after: tuple[str, ...] = ()
+    """Codes of findings whose event came first and caused this one (the order of events): when such
+    a finding is present, this one is listed under it, whatever the catalog's ``explains`` say."""
 
 
 def strength(value: float, threshold: float) -> float:
@@ -57,15 +66,18 @@ class RunContext:
                  directions: Mapping[str, str] | None = None,
                  families: Mapping[str, Mapping[str, tuple[str, ...]]] | None = None) -> None:
         self.run = run
+        self.notes: list[str] = []
         self.roles = dict(roles)
         self.families = {k: dict(v) for k, v in (families if families is not None
                                                  else layer_families(run.series)).items()}
-        self.n_classes = n_classes if n_classes is not None else run.classes()
+        stated = run.classes_stated() if n_classes is None else None
+        self.n_classes = n_classes if n_classes is not None else (stated[0] if stated else None)
+        if stated is not None and not stated[1].endswith("(tw.config)") and stated[1] != "given":
+            self.notes.append(f"{stated[0]} classes: {stated[1]}")
         self.chance = chance if chance is not None else (1.0 / self.n_classes if self.n_classes else None)
         self.ln_c = math.log(self.n_classes) if self.n_classes else None
         self.goal = goal
         self.goal_role = goal_role
-        self.notes: list[str] = []
         self._curves: dict[str, Curve] = {}
         directions = dict(directions or {})
         if goal is not None and goal_role in SCORE_ROLES and \
@@ -90,34 +102,29 @@ class RunContext:
         self.s1 = float(allsteps.max()) if allsteps.max() > allsteps.min() else float(allsteps.min()) + 1.0
 
     def _infer_classes(self) -> None:
-        """Infer C from a cross-entropy at uniform predictions, ln(C), when the script did not say.
+        """Infer C from a cross-entropy at uniform predictions, ln(C), when nothing states it.
 
-        Two readings, first match wins: the initial loss (Karpathy 2019, "verify loss @ init": a
-        C-class softmax starts at ln C), or a loss whose second half stays at ln C (it never left
-        uniform predictions). Only with an accuracy series to judge against 1/C; a note says so.
+        Only the loss logged at step 0, before any update moved it (Karpathy 2019, "verify loss @
+        init": a C-class softmax starts at ln C; issue 15 item 9: a first loss logged after some
+        updates gave a wrong C in a quarter of runs); only with an accuracy series to judge against
+        1/C; a note says so.
         """
         if self.accuracy() is None:
             return
-        loss = self.loss()
+        loss = self.curve("train_loss")
         f = loss.finite() if loss is not None else None
-        if f is None or f.n < T.MIN_CURVE_POINTS:
+        if f is None or f.n < T.MIN_CURVE_POINTS or f.steps[0] != 0:
             return
-        readings = [("initial", float(np.median(f.values[:T.INITIAL_LOSS_POINTS])))]
-        smooth = f.smooth().values
-        second = smooth[len(smooth) // 2:]
-        if len(second) and float(np.ptp(second)) <= T.INFER_FLAT_SPREAD * float(np.median(second)):
-            readings.append(("flat", float(np.median(second))))
-        for how, value in readings:
-            if not value > 0:
-                continue
-            c = int(round(math.exp(min(value, math.log(T.INFER_MAX_CLASSES + 1)))))
-            if 2 <= c <= T.INFER_MAX_CLASSES and abs(value - math.log(c)) <= T.INFER_LN_TOL:
-                self.n_classes, self.chance, self.ln_c = c, 1.0 / c, math.log(c)
-                self.classes_inferred = how
-                self.notes.append(f"{loss.name} {'starts' if how == 'initial' else 'stays'} at {value:.3g} ~ ln {c}: "
-                                  f"read as {c} classes, chance {1 / c:.3g} (report n_classes with tw.config or pass "
-                                  "--chance to be exact)")
-                return
+        value = float(f.values[0])
+        if not value > 0:
+            return
+        c = int(round(math.exp(min(value, math.log(T.INFER_MAX_CLASSES + 1)))))
+        if 2 <= c <= T.INFER_MAX_CLASSES and abs(value - math.log(c)) <= T.INFER_LN_TOL:
+            self.n_classes, self.chance, self.ln_c = c, 1.0 / c, math.log(c)
+            self.classes_inferred = "initial"
+            self.notes.append(f"{loss.name} at step 0 is {value:.3g} ~ ln {c}: read as {c} classes, chance "
+                              f"{1 / c:.3g} (nothing states the number of classes: report n_classes with tw.config, "
+                              "pass --num-classes, or --chance, to be exact)")
 
     def _derive(self) -> None:
         """Roles the run did not log but its per-layer families give: the first and last layer's
@@ -163,7 +170,13 @@ class RunContext:
         return self._curves.get(role)
 
     def has(self, *roles: str) -> bool:
-        return any(r in self._curves for r in roles)
+        """Whether any of ``roles`` is present; ``"data_files"`` is the run's own data arrays."""
+        return any(r in self._curves or (r == DATA_FILES and self.run.data is not None) for r in roles)
+
+    @property
+    def data(self) -> Any:
+        """The run's :class:`~trialwise.diagnose._evidence.DataEvidence`, or ``None``."""
+        return self.run.data
 
     def frac(self, step: float) -> float:
         """Position of ``step`` in the run, 0 at the first logged step and 1 at the last."""
@@ -271,8 +284,11 @@ class RunContext:
 
     @cached_property
     def unnormalized(self) -> bool:
+        """The probed input batches, or else the run's training array, are far from standardized."""
         st = self.input_stats
-        return st is not None and (abs(st[0]) > T.UNNORMALIZED_MEAN or st[1] > T.UNNORMALIZED_STD)
+        if st is not None:
+            return abs(st[0]) > T.UNNORMALIZED_MEAN or st[1] > T.UNNORMALIZED_STD
+        return self.data is not None and self.data.unnormalized
 
 
 _CURVE_ROLES = ("train_loss", "train_loss_epoch", "val_loss", "test_loss", *ACC_ROLES, *SCORE_ROLES)

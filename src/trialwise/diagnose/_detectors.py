@@ -27,12 +27,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from trialwise.diagnose import _thresholds as T
-from trialwise.diagnose._context import Evidence, RunContext, strength
+from trialwise.diagnose._context import DATA_FILES, Evidence, RunContext, strength
 from trialwise.diagnose._series import Curve, head, noise_sigma, robust_sd, tail, theil_sen
 
 __all__ = ["BY_CODE", "DETECTORS", "DetectorSpec"]
 
 Detector = Callable[[RunContext], "Evidence | None"]
+
+BATCH_KEYS = ("batch_size", "batch-size", "bs", "per_device_train_batch_size", "train_batch_size", "batchsize",
+              "mini_batch_size", "minibatch_size")
+"""Parameter names of the (per-device) training batch size: trialwise's, Hugging Face's, common ones."""
 
 
 def _g(x: float) -> str:
@@ -164,12 +168,118 @@ def loss_divergence(ctx: RunContext) -> Evidence | None:
         values.update(start=p.start, minimum=p.minimum, end=p.end)
     if ctx.run.status and ctx.run.status.lower() not in ("finished", "completed", "success", "ok", "running"):
         found.append(f"run ended with status '{ctx.run.status}'")
+    elif not any("non-finite" in f for f in found):
+        found.append("the loss stayed finite (a growth, not NaN)")
+    origin = _blowup_origin(ctx)
     promote: tuple[str, ...] = ()
-    if ctx.unnormalized:
-        promote = ("unnormalized-input",)
-    elif _initial_loss_ratio(ctx) is not None:
-        promote = ("bad-init",)
+    if origin is not None:
+        promote = (origin[0],)
+        found.append(f"decided by the order of events: {origin[1]}")
     return Evidence("; ".join(found), values, tuple(steps), st, promote)
+
+
+def _spearman(x: np.ndarray, y: np.ndarray) -> float:
+    """Rank correlation of ``x`` and ``y`` (Spearman 1904), 0.0 for fewer than 3 points or no spread."""
+    if len(x) < 3:
+        return 0.0
+    rx, ry = np.argsort(np.argsort(x)).astype(float), np.argsort(np.argsort(y)).astype(float)
+    if rx.std() == 0 or ry.std() == 0:
+        return 0.0
+    return float(np.corrcoef(rx, ry)[0, 1])
+
+
+def _steady_growth(ctx: RunContext) -> str | None:
+    """The gradient norm climbs step after step over the whole run (:data:`STEADY_GROWTH`)."""
+    for role in ("grad_norm", "grad_norm_max"):
+        c = ctx.curve(role)
+        if c is None or c.finite().n < T.MIN_SHAPE_POINTS:
+            continue
+        sm = c.smooth()
+        rho = _spearman(sm.steps, sm.values)
+        first, last = float(sm.values[0]), tail(sm.values, T.TAIL)
+        if rho >= T.STEADY_GROWTH and first > 0 and last > 2 * first:
+            return (f"{c.name} climbs steadily over the whole run ({_g(first)} -> {_g(last)}, rank correlation with "
+                    f"the step {rho:.2f}): gradients that pile up, not a burst")
+    return None
+
+
+def _blowup_origin(ctx: RunContext) -> tuple[str, str] | None:
+    """Which cause the order of events points at when the loss or the gradients blow up (issue 15
+    item 3): from the first step (the loss at step 0 is already far above ln C, or far above what the
+    next steps reach: unnormalized inputs when the inputs are, else the initialization); a steady climb
+    of the gradient norm (accumulating gradients); or a normal start followed by a blow-up, the
+    gradient norm with it (the learning rate)."""
+    init = _initial_blowup(ctx)
+    if init is not None:
+        if ctx.unnormalized:
+            return "unnormalized-input", f"{init}, and the inputs are unnormalized"
+        return "bad-init", f"{init} (the inputs look normalized or were not probed)" if ctx.input_stats is None \
+            and ctx.data is None else f"{init}, with normalized inputs"
+    steady = _steady_growth(ctx)
+    if steady is not None:
+        return "accumulating-gradients", steady
+    c = ctx.curve("train_loss") or ctx.loss()
+    if c is None or c.finite().n < T.MIN_CURVE_POINTS:
+        return None
+    f = c.finite()
+    first = float(f.values[0])
+    up = np.nonzero(f.values >= T.EARLY_RISE * first)[0] if first > 0 else np.empty(0, dtype=int)
+    if not len(up):
+        return None
+    at = float(f.steps[up[0]])
+    start = f"{c.name} started at {_g(first)}" + (f" (~ln C = {_g(ctx.ln_c)})" if ctx.ln_c is not None and
+                                                  abs(first / ctx.ln_c - 1) < 0.5 else "")
+    text = f"{start} and doubled by step {_step(at)}"
+    for role in ("grad_norm_max", "grad_norm"):
+        g = ctx.curve(role)
+        if g is not None and g.finite().n >= T.MIN_CURVE_POINTS:
+            gf = g.finite()
+            g0 = float(np.median(gf.values[gf.steps <= gf.steps[0] + 0.1 * (at - gf.steps[0]) + 1e-9][:3]))
+            g_at = float(np.max(gf.values[gf.steps <= at])) if np.any(gf.steps <= at) else math.nan
+            if g0 > 0 and g_at >= T.EARLY_RISE * g0:
+                text += f", {g.name} rising with it ({_g(g0)} -> {_g(g_at)}): lr-driven"
+            break
+    return "lr-too-high", text
+
+
+def _initial_blowup(ctx: RunContext) -> str | None:
+    """The loss is far too high at the very start: above :data:`INITIAL_LOSS_FACTOR` x ln C at its first
+    point, or (C unknown) that many times the median of the next :data:`HOCKEY_WINDOW` of training."""
+    ratio = _initial_loss_ratio(ctx)
+    c = ctx.curve("train_loss")
+    if c is None or not c.finite().n:
+        return None
+    f = c.finite()
+    v0 = float(f.values[0])
+    if ratio is not None and ctx.ln_c is not None and v0 > T.INITIAL_LOSS_FACTOR * ctx.ln_c:
+        return f"{c.name} is already {_g(v0)} at step {_step(float(f.steps[0]))}, {v0 / ctx.ln_c:.1f} x ln C"
+    hockey = _hockey_stick(ctx)
+    return hockey[1] if hockey is not None else None
+
+
+def _hockey_stick(ctx: RunContext) -> tuple[float, str] | None:
+    """``(ratio, text)`` when nothing states the number of classes and a classifier's per-step loss
+    starts above ln(:data:`INFER_MAX_CLASSES`): no softmax over up to that many classes starts there
+    at a sane initialization (Karpathy 2019, "verify loss @ init"); ``ratio`` is the start over what
+    the next :data:`HOCKEY_POINTS` steps reach (the first updates only undo the initial scale)."""
+    c = ctx.curve("train_loss")
+    if c is None or ctx.ln_c is not None or ctx.accuracy() is None:
+        return None
+    f = c.finite()
+    evals = max((ctx.curve(r).finite().n for r in ("val_loss", "val_acc") if ctx.curve(r) is not None), default=0)
+    if f.n < T.MIN_SHAPE_POINTS or not evals or f.n < T.PER_STEP_FACTOR * evals \
+            or ctx.frac(float(f.steps[0])) > T.INITIAL_WINDOW:
+        return None  # an epoch-averaged loss says nothing about the first updates
+    k = T.INITIAL_LOSS_POINTS
+    v0 = float(np.median(f.values[:k]))
+    ceiling = math.log(T.INFER_MAX_CLASSES)
+    if v0 <= ceiling:
+        return None
+    ref = float(np.median(f.values[k:k + T.HOCKEY_POINTS]))
+    return v0 / max(ref, 1e-12), (f"{c.name} is {_g(v0)} over its first {k} steps (from step "
+                                  f"{_step(float(f.steps[0]))}), above ln {T.INFER_MAX_CLASSES} = {_g(ceiling)} where "
+                                  f"any classifier of up to {T.INFER_MAX_CLASSES} classes starts, and {_g(ref)} over "
+                                  f"the next {T.HOCKEY_POINTS} steps: the first updates only undo the initial scale")
 
 
 _GROWTH_SERIES = (("grad_norm_max", "largest layer gradient norm"), ("grad_norm", "gradient norm"))
@@ -218,8 +328,10 @@ def exploding_gradients(ctx: RunContext) -> Evidence | None:
         st = max(st, strength(factor, T.EXPLODING_GROWTH))
     if not found:
         return None
-    return Evidence("; ".join(found), values, strength=st,
-                    promote=("bad-init",) if _initial_loss_ratio(ctx) is not None else ())
+    origin = _blowup_origin(ctx)
+    if origin is not None:
+        found.append(f"decided by the order of events: {origin[1]}")
+    return Evidence("; ".join(found), values, strength=st, promote=(origin[0],) if origin is not None else ())
 
 
 def _dead_share(ctx: RunContext) -> float | None:
@@ -249,8 +361,33 @@ def vanishing_gradients(ctx: RunContext) -> Evidence | None:
         if float(np.mean(first < T.VANISHING_FIRST_NORM)) < T.PROBE_MAJORITY:
             return None
         text += f"; first-layer gradient norm median {float(np.median(first)):.2g} (< {T.VANISHING_FIRST_NORM:g})"
+    after = _after_blowup(ctx, ctx.curve("grad_norm_ratio"))
+    if after is not None:
+        text += f"; {after}"
     return Evidence(text, {"grad_norm_ratio_median": med, "share": share},
-                    strength=strength(T.VANISHING_RATIO, max(med, 1e-300)))
+                    strength=strength(T.VANISHING_RATIO, max(med, 1e-300)), mild=after is not None,
+                    after=("loss-divergence",) if after is not None else ())
+
+
+def _after_blowup(ctx: RunContext, ratio: Curve | None) -> str | None:
+    """The first/last ratio was healthy at the start and collapsed only after the loss had blown up
+    (to :data:`EARLY_RISE` x its first value): weights grown by too-large updates push saturating
+    units to their tails, and the first layer's gradient vanishes as a consequence (issue 15 item 3:
+    the order of events)."""
+    loss = ctx.curve("train_loss") or ctx.loss()
+    if ratio is None or loss is None:
+        return None
+    r, f = ratio.finite(), loss.finite()
+    if r.n < T.MIN_EVALS or f.n < T.MIN_CURVE_POINTS or float(r.values[0]) < T.VANISHING_RATIO:
+        return None
+    low = np.nonzero(r.values < T.VANISHING_RATIO)[0]
+    first = float(f.values[0])
+    up = np.nonzero(f.values >= T.EARLY_RISE * first)[0] if first > 0 else np.empty(0, dtype=int)
+    if not len(low) or not len(up) or float(f.steps[up[0]]) > float(r.steps[low[0]]):
+        return None
+    return (f"the ratio was {_g(float(r.values[0]))} at step {_step(float(r.steps[0]))} and fell below "
+            f"{T.VANISHING_RATIO:g} at step {_step(float(r.steps[low[0]]))}, after {loss.name} had risen from {_g(first)} "
+            f"to {_g(float(f.values[up[0]]))} by step {_step(float(f.steps[up[0]]))}: a consequence of the blow-up")
 
 
 def _unit_majority(ctx: RunContext, kind: str, threshold: float) -> tuple[float, float, str] | None:
@@ -295,14 +432,19 @@ def saturated_units(ctx: RunContext) -> Evidence | None:
 
 
 def unnormalized_input(ctx: RunContext) -> Evidence | None:
-    """Median input batch mean or std far from a standardized or [0, 1]-scaled input."""
-    st = ctx.input_stats
-    if st is None or not ctx.unnormalized:
+    """Median input batch mean or std far from a standardized or [0, 1]-scaled input; without input
+    probes, the run's own training array (issue 15 item 7)."""
+    if not ctx.unnormalized:
         return None
-    mean, sd = st
+    st = ctx.input_stats
+    if st is not None:
+        mean, sd = st
+        text = f"input batches have median mean {_g(mean)} and std {_g(sd)} (standardized inputs: 0 and 1)"
+    else:
+        mean, sd = ctx.data.input_mean, ctx.data.input_std
+        text = f"{ctx.data.describe_range()} (standardized inputs: mean 0, std 1)"
     s = max(strength(abs(mean), T.UNNORMALIZED_MEAN), strength(sd, T.UNNORMALIZED_STD))
-    return Evidence(f"input batches have median mean {_g(mean)} and std {_g(sd)} "
-                    f"(standardized inputs: 0 and 1)", {"input_mean": mean, "input_std": sd}, strength=s)
+    return Evidence(text, {"input_mean": mean, "input_std": sd}, strength=s)
 
 
 def _initial_loss_ratio(ctx: RunContext) -> float | None:
@@ -312,28 +454,37 @@ def _initial_loss_ratio(ctx: RunContext) -> float | None:
     f = c.finite()
     if not f.n or ctx.frac(float(f.steps[0])) > T.INITIAL_WINDOW:
         return None
-    ratio = float(np.median(f.values[:T.INITIAL_LOSS_POINTS])) / ctx.ln_c
-    return ratio if ratio > T.INITIAL_LOSS_FACTOR else None
+    first = float(f.values[0]) / ctx.ln_c
+    support = float(np.median(f.values[:T.INITIAL_LOSS_POINTS])) / ctx.ln_c
+    return first if first > T.INITIAL_LOSS_FACTOR and support > T.INITIAL_LOSS_SUPPORT else None
 
 
 def initial_loss(ctx: RunContext) -> Evidence | None:
-    """The first logged cross-entropy far above ln(C) (TheDeepChecker; Karpathy's "verify loss @ init")."""
+    """The first logged cross-entropy far above ln(C) (TheDeepChecker; Karpathy's "verify loss @ init");
+    without a number of classes, a loss at step 0 three times what the next steps reach (a hockey stick)."""
     ratio = _initial_loss_ratio(ctx)
-    if ratio is None or ctx.ln_c is None or ctx.classes_inferred == "flat":  # C was read off the end, not the start
-        return None
+    if ratio is None or ctx.ln_c is None:
+        hockey = _hockey_stick(ctx)
+        if hockey is None:
+            return None
+        r, text = hockey
+        promote = ("bad-init",) if not ctx.unnormalized else ()
+        return Evidence(f"{text} (the number of classes is not stated)", {"ratio": r},
+                        strength=T.STRENGTH_MEDIUM, promote=promote)
     c = ctx.curve("train_loss")
     assert c is not None
     f = c.finite()
     if float(f.values[0]) <= T.INITIAL_LOSS_FACTOR * ctx.ln_c:
         return None  # the very first loss (computed before any update) was fine: later points are training
-    v0 = float(np.median(f.values[:T.INITIAL_LOSS_POINTS]))
+    v0 = float(f.values[0])
+    v3 = float(np.median(f.values[:T.INITIAL_LOSS_POINTS]))
     promote: tuple[str, ...] = ()
-    bs = ctx.config_value("batch_size", "batch-size", "bs")
-    if isinstance(bs, (int, float)) and bs > 1 and abs(v0 / (bs * ctx.ln_c) - 1) < T.SUMMED_LOSS_TOL:
+    bs = ctx.config_value(*BATCH_KEYS)
+    if isinstance(bs, (int, float)) and bs > 1 and abs(v3 / (bs * ctx.ln_c) - 1) < T.SUMMED_LOSS_TOL:
         promote = ("summed-loss",)
-    return Evidence(f"{c.name} at the start (median of the first {min(f.n, T.INITIAL_LOSS_POINTS)} points from step "
-                    f"{_step(float(f.steps[0]))}) is {_g(v0)} = {ratio:.1f} x ln({ctx.n_classes}) "
-                    f"= {_g(ctx.ln_c)}", {"initial_loss": v0, "ln_c": ctx.ln_c, "ratio": ratio},
+    return Evidence(f"{c.name} at the start (step {_step(float(f.steps[0]))}) is {_g(v0)} = {ratio:.1f} x "
+                    f"ln({ctx.n_classes}) = {_g(ctx.ln_c)}, the median of its first {min(f.n, T.INITIAL_LOSS_POINTS)} "
+                    f"points {_g(v3)}", {"initial_loss": v0, "ln_c": ctx.ln_c, "ratio": ratio},
                     (float(f.steps[0]),), strength(ratio, T.INITIAL_LOSS_FACTOR), promote)
 
 
@@ -369,36 +520,109 @@ def chance_level(ctx: RunContext) -> Evidence | None:
         return None
     falling = p is not None and p.start - p.end > max(T.NOISE_Z * p.noise, T.MIN_FALL * abs(p.start))
     spike = _early_spike(ctx)
-    if spike is not None:
+    frozen = _weights_frozen(ctx)
+    tiny = _lr_tiny(ctx)
+    if frozen is not None:
+        promote.append("implementation-bug")
+        text += f"; {frozen}"
+    elif tiny is not None:
+        promote.append("lr-too-low")
+        text += f"; {tiny}"
+    elif spike is not None:
         promote.append("lr-too-high")
         text += f"; {spike}"
     elif rising or falling:
         promote += ["not-started", "lr-too-low"]
-    if _lr_low_hint(ctx):
+    if _lr_low_hint(ctx) and frozen is None:
         promote.insert(0, "lr-too-low")
     return Evidence(text, values, strength=st, promote=tuple(dict.fromkeys(promote)))
 
 
+def _weights_frozen(ctx: RunContext) -> str | None:
+    """The weights never change: the validation loss is the same at every evaluation, or the probed
+    update ratio is 0 (``optimizer.step()`` missing, lr 0, parameters not given to the optimizer)."""
+    upd = _probe(ctx, "update_ratio")
+    if upd is None:
+        ratios = [c.finite().values for c in ctx.layers("update_ratio").values() if c.finite().n]
+        upd = np.concatenate(ratios) if ratios else None
+    if upd is not None and len(upd) >= T.MIN_EVALS and float(np.max(np.abs(upd))) == 0.0:
+        return f"the weights never change (update ratio 0 at all {len(upd)} probed steps)"
+    vl = ctx.curve("val_loss")
+    if vl is not None and vl.finite().n >= T.MIN_EVALS:
+        v = vl.finite().values
+        level = float(np.median(np.abs(v)))
+        if level > 0 and float(np.ptp(v)) <= T.CONSTANT_REL * level:
+            return (f"{vl.name} is {_g(float(v[0]))} at all {len(v)} evaluations: the weights never change "
+                    "(optimizer.step() missing, lr 0, or frozen parameters)")
+    return None
+
+
+def _lr_tiny(ctx: RunContext) -> str | None:
+    """The logged learning rate never exceeds :data:`LR_TINY`, or it is still warming up at the end."""
+    lr = ctx.curve("lr")
+    if lr is None or lr.finite().n < 2:
+        return None
+    f = lr.finite()
+    top = float(np.max(f.values))
+    if 0 < top <= T.LR_TINY:
+        return f"{lr.name} never exceeds {top:.2g} (<= {T.LR_TINY:g}: too low for any optimizer)"
+    first = float(f.values[f.values > 0][0]) if np.any(f.values > 0) else 0.0
+    peak_at = ctx.frac(float(f.steps[int(np.argmax(f.values))]))
+    if first > 0 and top >= T.LR_STILL_WARMING * first and peak_at >= 1 - T.TAIL \
+            and float(f.values[-1]) >= 0.9 * top:
+        return (f"{lr.name} rises from {first:.2g} to {top:.2g} and peaks at the very end: the warm-up never "
+                "finished")
+    return None
+
+
 def _early_spike(ctx: RunContext) -> str | None:
-    """The training loss blew up at the start (far above ln C) before settling: updates too large."""
-    c = ctx.loss()
-    if c is None or ctx.ln_c is None:
+    """The training loss blew up at the start before settling: far above ln C, or rising to
+    :data:`EARLY_RISE` times its first logged value (it should fall from there): updates too large."""
+    c = ctx.curve("train_loss") or ctx.loss()
+    if c is None:
         return None
     f = c.finite()
     if f.n < T.MIN_CURVE_POINTS:
         return None
-    early = f.values[f.steps <= f.steps[0] + T.HEAD * (f.steps[-1] - f.steps[0])]
-    peak = float(early.max()) if len(early) else float(f.values[0])
-    if peak <= T.DIVERGENCE_FACTOR * ctx.ln_c:
+    window = f.steps <= f.steps[0] + T.HEAD * (f.steps[-1] - f.steps[0])
+    if window.sum() < 3:
+        window = np.arange(f.n) < 3
+    early = f.values[window]
+    i = int(np.argmax(early))
+    peak, first = float(early[i]), float(f.values[0])
+    at = _step(float(f.steps[window][i]))
+    if ctx.ln_c is not None and peak > T.DIVERGENCE_FACTOR * ctx.ln_c:
+        return f"{c.name} spiked to {_g(peak)} at step {at} (> {T.DIVERGENCE_FACTOR:g} x ln C) before settling"
+    if first > 0 and i > 0 and peak >= T.EARLY_RISE * first:
+        return (f"{c.name} rose from {_g(first)} (step {_step(float(f.steps[0]))}) to {_g(peak)} at step {at}, "
+                f"{peak / first:.1f}x, in the first {T.HEAD:.0%} of training: the first updates overshoot")
+    return None
+
+
+def _memorised_by_loss(ctx: RunContext) -> Evidence | None:
+    """Without a training accuracy: the training loss falls well below ln C while the validation loss
+    ends at or above ln C and the validation accuracy at chance (Zhang et al., ICLR 2017)."""
+    val, vl, p = ctx.curve("val_acc"), ctx.curve("val_loss"), _progress(ctx.loss())
+    if val is None or vl is None or p is None or ctx.ln_c is None or ctx.near_chance(val) is None:
         return None
-    return f"{c.name} spiked to {_g(peak)} early (> {T.DIVERGENCE_FACTOR:g} x ln C) before settling"
+    v_end = tail(vl.finite().values, T.FINAL) if vl.finite().n else math.nan
+    if not (p.end <= T.RANDOM_LABELS_LOSS * ctx.ln_c and v_end >= ctx.ln_c and p.learned):
+        return None
+    return Evidence(f"{p.curve.name} falls from {_g(p.start)} to {_g(p.end)} ({p.end / ctx.ln_c:.0%} of ln C = "
+                    f"{_g(ctx.ln_c)}) while {vl.name} ends at {_g(v_end)} (above ln C) and {val.name} at "
+                    f"{tail(val.finite().values, T.FINAL):.3f} (chance {ctx.chance:.3f}): the training set is "
+                    "memorised, nothing generalises", {"train_loss_end": p.end, "val_loss_end": v_end},
+                    strength=strength(ctx.ln_c, max(p.end, 1e-9)))
 
 
 def random_labels(ctx: RunContext) -> Evidence | None:
-    """Validation at chance while training accuracy climbs well above it (memorisation)."""
+    """Validation at chance while training accuracy climbs well above it, or the training loss falls
+    well below ln C while the validation loss stays above it (memorisation)."""
     val, train = ctx.curve("val_acc"), ctx.train_perf()
-    if val is None or train is None or ctx.chance is None or not ctx.has("train_acc", "train_acc_step"):
+    if val is None or ctx.chance is None:
         return None
+    if train is None or not ctx.has("train_acc", "train_acc_step"):
+        return _memorised_by_loss(ctx)
     if ctx.near_chance(val) is None:
         return None
     t = train.finite().smooth().values
@@ -431,7 +655,10 @@ def _forget_peak_drop(ctx: RunContext) -> Evidence | None:
     last = v[-T.OVERFIT_AFTER:]
     if not np.all(last <= peak - drop):
         return None
-    p = _progress(ctx.loss())
+    loss = ctx.loss()
+    if loss is not None and not loss.finite_mask.all():
+        return None  # the loss went NaN/inf: divergence, not forgetting
+    p = _progress(loss)
     if p is not None and (p.rebounded or p.end - p.minimum > (1 - T.FORGET_KEEP) * (p.start - p.minimum)):
         return None  # the training loss collapsed too: divergence, not forgetting
     return Evidence(f"{acc.name} reached {peak:.3f} at step {_step(float(s.steps[i]))} then fell to "
@@ -526,16 +753,86 @@ def _val_start(ctx: RunContext) -> tuple[Curve, float] | None:
     return f, best_early
 
 
+def _file_leakage(ctx: RunContext) -> Evidence | None:
+    """The leakage scan of the run's own train/validation arrays found copies or a label-encoding input."""
+    d = ctx.data
+    if d is None or not d.leaks:
+        return None
+    r = d.leakage
+    dup = r.exact_duplicates + r.near_duplicates
+    promote = ("split-overlap", "answer-encoded") if dup >= len(r.leaky_columns) and dup else \
+        ("answer-encoded", "split-overlap")
+    return Evidence(f"{d.train} vs {d.val}: {r.message}",
+                    {"exact_duplicates": float(r.exact_duplicates), "near_duplicates": float(r.near_duplicates),
+                     "leaky_columns": float(len(r.leaky_columns)), "n_val": float(r.n_val)},
+                    strength=T.STRENGTH_STRONG, promote=promote)
+
+
 def data_leakage(ctx: RunContext) -> Evidence | None:
-    """Near-perfect validation accuracy at the first evaluation or within the first tenth of training."""
+    """The run's own data files show validation rows copied from training or an input that encodes the
+    label (issue 15 item 7); or near-perfect validation accuracy at the first evaluation or within the
+    first tenth of training - unless the validation set is too small for that to mean anything."""
+    found = _file_leakage(ctx)
+    if found is not None:
+        return found
     vs = _val_start(ctx)
-    if vs is None or vs[1] < T.NEAR_PERFECT:
+    if vs is None or vs[1] < T.NEAR_PERFECT or _eval_size(ctx) is not None:
         return None
     f, best = vs
     return Evidence(f"{f.name} is already {best:.4f} (>= {T.NEAR_PERFECT}) at the first evaluation or within the "
                     f"first {T.EARLY_FRAC:.0%} of training (step {_step(float(f.steps[0]))})",
                     {"early_val_acc": best}, (float(f.steps[0]),), strength(1 - T.NEAR_PERFECT, max(1 - best, 1e-6)),
                     ("answer-encoded",))
+
+
+def _granularity(values: np.ndarray) -> int | None:
+    """The smallest n <= :data:`GRANULARITY_MAX_N` such that every value is a multiple of 1/n (an
+    accuracy on n examples), from at least :data:`GRANULARITY_MIN_DISTINCT` distinct values."""
+    v = values[np.isfinite(values) & (values >= 0) & (values <= 1)]
+    if len(np.unique(np.round(v, 6))) < T.GRANULARITY_MIN_DISTINCT:
+        return None
+    for n in range(2, T.GRANULARITY_MAX_N + 1):
+        k = v * n
+        if np.all(np.abs(k - np.round(k)) <= T.GRANULARITY_TOL * n):
+            return n
+    return None
+
+
+def _eval_size(ctx: RunContext) -> tuple[int, str, float, tuple[float, float]] | None:
+    """``(n, how, final, (low, high))`` when the validation set is too small for its accuracy
+    (:data:`SMALL_EVAL_HALFWIDTH`): n from the run's validation file, else from the accuracies
+    themselves (every value a multiple of 1/n)."""
+    val = ctx.curve("val_acc")
+    if val is None or val.finite().n < T.MIN_EVALS:
+        return None
+    v = val.finite().values
+    if ctx.data is not None and ctx.data.n_val:
+        n, how = int(ctx.data.n_val), f"{ctx.data.val} holds {ctx.data.n_val} examples"
+    else:
+        g = _granularity(v)
+        if g is None:
+            return None
+        n, how = g, f"{val.name} takes only values k/{g} ({len(np.unique(np.round(v, 6)))} distinct in {len(v)} evaluations)"
+    final = tail(v, T.FINAL)
+    from trialwise.metrics import wilson_interval
+
+    ci = wilson_interval(int(round(final * n)), n)
+    if max(ci.high - final, final - ci.low) < T.SMALL_EVAL_HALFWIDTH:
+        return None
+    return n, how, final, (ci.low, ci.high)
+
+
+def small_eval_set(ctx: RunContext) -> Evidence | None:
+    """The 95% interval of the final validation accuracy is at least 10 points wide on a side: the
+    validation set is too small for it to rank or flag anything (seed 002: "Test dataset too small")."""
+    found = _eval_size(ctx)
+    if found is None:
+        return None
+    n, how, final, (low, high) = found
+    return Evidence(f"{how}: the final {final:.3f} has a 95% interval [{low:.3f}, {high:.3f}] (Wilson); one "
+                    f"example moves it by {1 / n:.3f}", {"n_val": float(n), "final": final, "low": low, "high": high},
+                    strength=strength(max(high - final, final - low), T.SMALL_EVAL_HALFWIDTH),
+                    promote=("test-too-small",))
 
 
 def _regularized(ctx: RunContext) -> bool:
@@ -553,7 +850,10 @@ def suspiciously_good(ctx: RunContext) -> Evidence | None:
         found.append(f"{vs[0].name} is {vs[1]:.4f} at the start")
         values["early_val_acc"] = vs[1]
     val, train = ctx.val_perf(), ctx.train_perf()
-    if val is not None and train is not None and (ctx.chance is None or ctx.near_chance(val) is None):
+    good = val is not None and val.finite().n and (
+        ctx.near_chance(val) is None if ctx.chance is not None else
+        val is not ctx.curve("val_acc") or tail(val.finite().values, T.FINAL) >= T.SATISFIED_ACC)
+    if val is not None and train is not None and good:
         v = val.finite()
         keep = np.array([ctx.frac(float(s)) for s in v.steps]) >= T.SUSPICIOUS_SKIP
         if keep.sum() >= T.MIN_EVALS:
@@ -611,8 +911,21 @@ def overfitting(ctx: RunContext) -> Evidence | None:
                     text += f" while {tl.name} fell from {_g(t_at)} to {_g(t_end)}"
                 else:
                     st *= T.STRENGTH_MEDIUM
-                promote = ("trained-too-long",) if ctx.frac(step_min) < T.EARLY_MINIMUM else ()
-                return Evidence(text, {"val_min": vmin, "val_end": float(np.median(last))}, (step_min,), st, promote)
+                metric = _val_metric_after(ctx, step_min)
+                mild = False
+                promote: tuple[str, ...] = ()
+                if metric is not None:
+                    fell, line, gap_ok = metric
+                    text += f"; {line}"
+                    mild = not fell and gap_ok
+                    if fell and ctx.frac(step_min) < T.EARLY_MINIMUM:
+                        promote = ("trained-too-long",)
+                    elif _memorised(ctx):
+                        promote = ("too-little-data",)
+                elif ctx.frac(step_min) < T.EARLY_MINIMUM:
+                    promote = ("trained-too-long",)
+                return Evidence(text, {"val_min": vmin, "val_end": float(np.median(last))}, (step_min,), st, promote,
+                                mild=mild)
     val, train = ctx.val_perf(), ctx.train_perf()
     if val is None or train is None:
         return None
@@ -631,6 +944,39 @@ def overfitting(ctx: RunContext) -> Evidence | None:
                         {"gap_end": g_end, "gap_start": g_start, "train_end": t_end},
                         strength=T.STRENGTH_WEAK * strength(g_end, need))
     return None
+
+
+def _val_metric_after(ctx: RunContext, step: float) -> tuple[bool, str, bool] | None:
+    """``(fell, text, gap_ok)`` of the validation metric after the validation loss' minimum at ``step``:
+    whether it fell from its best by more than noise (the accuracy is what the run is for: a loss that
+    creeps up while the accuracy stays flat is calibration, not overfitting that costs anything), and
+    whether the train - val accuracy gap stays under AutoTrainer's threshold."""
+    val = ctx.val_perf()
+    if val is None or val.finite().n < T.MIN_EVALS:
+        return None
+    v = val.finite()
+    after = v.values[v.steps >= step]
+    if not len(after):
+        return None
+    best = float(np.max(v.values))
+    final = tail(after, T.FINAL)
+    drop = best - final
+    tol = max(T.UNDERFIT_TOL, T.NOISE_Z * noise_sigma(v.values))
+    train = ctx.train_perf()
+    gap_ok = True
+    if train is not None and train.finite().n:
+        t_end = tail(np.asarray(train.at(v.steps)), T.FINAL)
+        need = T.OVERFIT_GAP_HIGH if t_end > T.OVERFIT_GAP_SWITCH else T.OVERFIT_GAP_LOW
+        gap_ok = t_end - final < need
+    fell = drop > tol
+    text = (f"{val.name} fell from its best {best:.3f} to {final:.3f}" if fell else
+            f"{val.name} stays at {final:.3f} (best {best:.3f}, within {tol:.3f})")
+    return fell, text, gap_ok
+
+
+def _memorised(ctx: RunContext) -> bool:
+    train = ctx.train_perf()
+    return train is not None and train.finite().n > 0 and tail(train.finite().values, T.FINAL) >= T.MEMORISED
 
 
 def _still_falling(ctx: RunContext) -> bool:
@@ -808,7 +1154,7 @@ def small_batch_noise(ctx: RunContext) -> Evidence | None:
     f = c.finite()
     if f.n < 4 * T.SBN_WINDOW:
         return None
-    bs = ctx.config_value("batch_size", "batch-size", "bs")
+    bs = ctx.config_value(*BATCH_KEYS)
     if isinstance(bs, (int, float)) and not isinstance(bs, bool) and bs > T.SBN_MAX_BATCH:
         return None
     y = f.values
@@ -829,10 +1175,32 @@ def small_batch_noise(ctx: RunContext) -> Evidence | None:
     if cv < T.SBN_CV:
         return None
     extra = f" (batch_size {bs})" if bs is not None else ""
-    return Evidence(f"{c.name} varies by {cv:.0%} around its local trend per step{extra} between steps "
-                    f"{_step(float(f.steps[a]))} and {_step(float(f.steps[b - 1]))}, while the trend falls from "
-                    f"{_g(start)} to {_g(end)}", {"relative_noise": cv, "start": start, "end": end},
-                    (float(f.steps[a]),), strength(cv, T.SBN_CV), ("batch-too-small",))
+    dip = _val_dip(ctx)
+    text = (f"{c.name} varies by {cv:.0%} around its local trend per step{extra} between steps "
+            f"{_step(float(f.steps[a]))} and {_step(float(f.steps[b - 1]))}, while the trend falls from "
+            f"{_g(start)} to {_g(end)}")
+    text += f"; it costs accuracy: {dip}" if dip else "; validation accuracy does not suffer (mild)"
+    return Evidence(text, {"relative_noise": cv, "start": start, "end": end}, (float(f.steps[a]),),
+                    strength(cv, T.SBN_CV), ("batch-too-small",), mild=dip is None)
+
+
+def _val_dip(ctx: RunContext) -> str | None:
+    """A validation accuracy that falls between two evaluations by more than :data:`VAL_DIP` (or 3
+    binomial standard errors of the evaluation set when its size is known): the step noise reaches
+    the model the run ends with (issue 15 item 4)."""
+    val = ctx.curve("val_acc")
+    if val is None or val.finite().n < 2:
+        return None
+    v = val.finite()
+    n = ctx.data.n_val if ctx.data is not None and ctx.data.n_val else _granularity(v.values)
+    d = np.diff(v.values)
+    i = int(np.argmin(d))
+    p = float(np.clip(v.values[i], 0.01, 0.99))
+    tol = max(T.VAL_DIP, T.NOISE_Z * math.sqrt(p * (1 - p) / n)) if n else T.VAL_DIP
+    if -d[i] <= tol:
+        return None
+    return (f"{v.name} drops from {v.values[i]:.3f} to {v.values[i + 1]:.3f} between steps {_step(float(v.steps[i]))} "
+            f"and {_step(float(v.steps[i + 1]))} (> {tol:.3f}), best {float(v.values.max()):.3f}")
 
 
 # -- second evaluation set ------------------------------------------------------------------------------
@@ -946,15 +1314,16 @@ DETECTORS: tuple[DetectorSpec, ...] = (
     DetectorSpec("vanishing-gradients", vanishing_gradients, (("grad_norm_ratio",),), "probe/grad_norm_ratio"),
     DetectorSpec("dead-units", dead_units, (("dead_frac_max",),), "probe/dead_frac_max"),
     DetectorSpec("saturated-units", saturated_units, (("saturated_frac_max",),), "probe/saturated_frac_max"),
-    DetectorSpec("unnormalized-input", unnormalized_input, (("input_mean",), ("input_std",)),
-                 "probe/input_mean and probe/input_std"),
-    DetectorSpec("initial-loss", initial_loss, (("train_loss",),), "a per-step training loss", needs_classes=True),
+    DetectorSpec("unnormalized-input", unnormalized_input, (("input_mean", DATA_FILES), ("input_std", DATA_FILES)),
+                 "probe/input_mean and probe/input_std, or the run's data files"),
+    DetectorSpec("initial-loss", initial_loss, (("train_loss",),), "a per-step training loss"),
     DetectorSpec("chance-level", chance_level, ((*_LOSS, *_ACC),), "an accuracy or a cross-entropy loss",
                  needs_classes=True),
-    DetectorSpec("random-labels", random_labels, (("val_acc",), ("train_acc", "train_acc_step")),
-                 "training and validation accuracy", needs_classes=True),
+    DetectorSpec("random-labels", random_labels, (("val_acc",), ("train_acc", "train_acc_step", *_LOSS)),
+                 "validation accuracy and a training accuracy or loss", needs_classes=True),
     DetectorSpec("catastrophic-forgetting", catastrophic_forgetting, ((*_ACC, "val_score"),), "an accuracy series"),
-    DetectorSpec("data-leakage", data_leakage, (("val_acc",),), "validation accuracy"),
+    DetectorSpec("data-leakage", data_leakage, (("val_acc", DATA_FILES),),
+                 "validation accuracy or the run's train/validation data files"),
     DetectorSpec("suspiciously-good", suspiciously_good, (("val_acc", "val_score", "val_loss"),),
                  "validation and training metrics"),
     DetectorSpec("overfitting", overfitting, (("val_loss", *_VALPERF),), "a validation loss or metric"),
@@ -964,6 +1333,7 @@ DETECTORS: tuple[DetectorSpec, ...] = (
     DetectorSpec("slow-start", slow_start, ((*_LOSS, *_ACC),), "a training loss or an accuracy"),
     DetectorSpec("loss-oscillation", loss_oscillation, (_LOSS,), "a training loss"),
     DetectorSpec("small-batch-noise", small_batch_noise, (("train_loss",),), "a per-step training loss"),
+    DetectorSpec("small-eval-set", small_eval_set, (("val_acc",),), "a validation accuracy"),
     DetectorSpec("val-overfitting", val_overfitting, (("test_acc", "test_score", "test_loss"),),
                  "a second evaluation set (test_acc / test_loss)"),
     DetectorSpec("distribution-shift", distribution_shift, (("test_acc", "test_score", "test_loss"),),

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from trialwise._exceptions import UsageError
-from trialwise.diagnose._catalog import Catalog, Cause, load_catalog
-from trialwise.diagnose._context import Evidence, RunContext
-from trialwise.diagnose._detectors import DETECTORS
+from trialwise.diagnose._catalog import SEVERITIES, Catalog, Cause, load_catalog
+from trialwise.diagnose._context import DATA_FILES, Evidence, RunContext
+from trialwise.diagnose._detectors import BY_CODE, DETECTORS
 from trialwise.diagnose._roles import FAMILY_ROLES, ROLES, layer_families, recognize_roles
 from trialwise.diagnose._series import RunSeries, seeds_text
 from trialwise.metrics._common import Record
@@ -19,6 +19,9 @@ __all__ = ["MAX_EVIDENCE_LINES", "Diagnosis", "Finding", "RunEvidence", "diagnos
 
 MAX_EVIDENCE_LINES = 5
 """Per-seed evidence lines kept in a finding's ``evidence`` (all remain in ``details``)."""
+
+MAX_DECIDE_CAUSES = 3
+"""A finding says what would decide among this many of its leading causes (issue 15 item 6)."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,12 @@ class Finding(Record):
     confidence: float
     explained_by: str | None = None
     details: tuple[RunEvidence, ...] = ()
+    rule: str = ""
+    """The detector's rule in one line (what decided that this finding is there)."""
+    would_decide: tuple[str, ...] = ()
+    """When no evidence told the causes apart: what would (``tw.watch(model)``, the data files)."""
+    after: tuple[str, ...] = ()
+    """Codes the evidence says came first and caused this finding (the order of events)."""
 
     @property
     def n_affected(self) -> int:
@@ -100,14 +109,28 @@ def _goal_role(metric: str | None, roles: Mapping[str, str]) -> str | None:
     return next((r for r, n in roles.items() if n == metric), None)
 
 
+def _rank(f: Finding, catalog: Catalog) -> tuple[int, int, float, str]:
+    return catalog[f.code].kind_rank, SEVERITIES.index(f.severity), -f.confidence, f.code
+
+
 def _order(findings: list[Finding], catalog: Catalog) -> list[Finding]:
-    """Severity, then confidence; a finding another present finding explains goes right after it."""
-    present = {f.code for f in findings}
-    base = sorted(findings, key=lambda f: (catalog[f.code].severity_rank, -f.confidence, f.code))
+    """The catalog's ranking as data: a finding another present finding explains (``explains``, or the
+    evidence's order of events, ``after``) in every seed it was seen in goes right after it; the others,
+    causes before symptoms (``kind``), then severity, then confidence."""
+    base = sorted(findings, key=lambda f: _rank(f, catalog))
+    by_code = {f.code: f for f in base}
+
+    def covers(g: Finding, f: Finding) -> bool:  # a cause explains a symptom only in the seeds it was seen in
+        return set(f.seeds_affected) <= set(g.seeds_affected)
+
     parent: dict[str, str] = {}
     for f in base:
+        first = next((c for c in f.after if c in by_code and c != f.code and covers(by_code[c], f)), None)
+        if first is not None:  # the evidence says which event came first
+            parent[f.code] = first
+            continue
         for g in base:
-            if g.code != f.code and f.code in catalog[g.code].explains and g.code in present \
+            if g.code != f.code and f.code in catalog[g.code].explains and covers(g, f) \
                     and g.code not in catalog[f.code].explains:
                 parent[f.code] = g.code
                 break
@@ -133,7 +156,7 @@ def _order(findings: list[Finding], catalog: Catalog) -> list[Finding]:
 
     roots = [f for f in base if f.code not in parent]
     trees = [subtree(r) for r in roots]
-    trees.sort(key=lambda t: (min(catalog[f.code].severity_rank for f in t), -t[0].confidence, t[0].code))
+    trees.sort(key=lambda t: _rank(t[0], catalog))
     out: list[Finding] = []
     for t in trees:
         for f in t:
@@ -203,6 +226,7 @@ def diagnose(runs: Sequence[RunSeries], *, chance: float | None = None, n_classe
     checked: set[str] = set()
     missing: dict[str, str] = {}
     roles0: dict[str, str] = {}
+    contexts: list[RunContext] = []
     for i, run in enumerate(runs):
         lengths = {name: len(v) for name, (_, v) in run.series.items()}
         roles = recognize_roles(run.series, mapping, lengths=lengths)
@@ -220,7 +244,8 @@ def diagnose(runs: Sequence[RunSeries], *, chance: float | None = None, n_classe
             roles0 = dict(ctx.roles)
         elif ctx.roles != roles0:
             notes.append(f"{run.label}: roles differ from the first run: {ctx.roles}")
-        notes.extend(f"{run.label}: {n}" for n in ctx.notes)
+        contexts.append(ctx)
+        notes.extend(f"{run.label}: {n}" for n in (*run.notes, *ctx.notes))
         for spec in DETECTORS:
             why = spec.missing(ctx)
             if why is not None:
@@ -234,13 +259,28 @@ def diagnose(runs: Sequence[RunSeries], *, chance: float | None = None, n_classe
         notes.append(f"metric '{metric}' is neither a role nor a logged series; the goal was not used")
 
     n = len(runs)
-    findings = [_finding(code, found, n, catalog) for code, found in hits.items()]
+    present = {role for ctx in contexts for role in ROLES + (DATA_FILES,) if ctx.has(role)}
+    findings = [_finding(code, found, n, catalog, present) for code, found in hits.items()]
     not_checked = {c: why for c, why in missing.items() if c not in checked}
     return Diagnosis(tuple(_order(findings, catalog)), n, roles0, tuple(d.code for d in DETECTORS if d.code in checked),
                      not_checked, tuple(dict.fromkeys(notes)))
 
 
-def _finding(code: str, found: list[tuple[RunContext, Evidence]], n: int, catalog: Catalog) -> Finding:
+def _would_decide(causes: tuple[Cause, ...], promoted: bool, present: set[str], catalog: Catalog) -> tuple[str, ...]:
+    """What would tell the causes apart, when no evidence did: for the leading causes whose deciding
+    evidence (``decided_by``) no run has, how to get it (``[[evidence]]``), one line per way."""
+    if promoted:
+        return ()
+    ways: dict[str, list[str]] = {}
+    for c in causes[:MAX_DECIDE_CAUSES]:
+        if c.decided_by and not set(c.decided_by) & present:
+            how = catalog.evidence[c.decided_by[0]]
+            ways.setdefault(how, []).append(c.id)
+    return tuple(f"{how} would tell {', '.join(ids)} apart" for how, ids in ways.items())
+
+
+def _finding(code: str, found: list[tuple[RunContext, Evidence]], n: int, catalog: Catalog,
+             present: set[str] | None = None) -> Finding:
     mode = catalog[code]
     labels = [ctx.label for ctx, _ in found]
     k = len(found)
@@ -258,7 +298,15 @@ def _finding(code: str, found: list[tuple[RunContext, Evidence]], n: int, catalo
         lines.append(f"... and {k - MAX_EVIDENCE_LINES} more")
     details = tuple(RunEvidence(ctx.label, ctx.run.seed, ev.summary, dict(ev.values), ev.steps, ev.strength)
                     for ctx, ev in found)
-    verdict = f"{mode.title} - {k} of {n} seed{'s' if n != 1 else ''}"
-    return Finding(code=code, title=mode.title, severity=mode.severity, verdict=verdict, evidence=tuple(lines),
-                   causes=mode.ranked_causes(promote), next_diagnostic=mode.next_diagnostic(promote),
-                   seeds_affected=seeds, n_seeds=n, confidence=confidence, details=details)
+    mild = mode.mild is not None and all(ev.mild for _, ev in found)
+    severity = mode.mild if mild and mode.mild else mode.severity
+    title = f"{mode.title} (mild)" if mild else mode.title
+    verdict = f"{title} - {k} of {n} seed{'s' if n != 1 else ''}"
+    causes = mode.ranked_causes(promote)
+    spec = BY_CODE.get(code)
+    rule = (spec.detect.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ") if spec is not None else ""
+    return Finding(code=code, title=title, severity=severity, verdict=verdict, evidence=tuple(lines),
+                   causes=causes, next_diagnostic=mode.next_diagnostic(promote),
+                   seeds_affected=seeds, n_seeds=n, confidence=confidence, details=details,
+                   rule=" ".join(rule.split()), after=tuple(dict.fromkeys(c for _, ev in found for c in ev.after)),
+                   would_decide=_would_decide(causes, bool(promote), present or set(), catalog))

@@ -36,8 +36,9 @@ from trialwise.diagnose._datasize import (
     fit_learning_curve,
 )
 from trialwise.diagnose._diagnose import Diagnosis, diagnose
-from trialwise.diagnose._params import COMMAND_LINE, ParamLookup, find_param, is_number
+from trialwise.diagnose._params import COMMAND_LINE, ParamLookup, command_line_params, find_param, is_number
 from trialwise.diagnose._roles import recognize_roles
+from trialwise.diagnose._runfiles import RunFiles, read_run_files
 from trialwise.diagnose._series import RunSeries
 from trialwise.metrics._common import Record
 
@@ -100,8 +101,31 @@ def _series_mapping(config: Any) -> dict[str, str]:
     return {str(k): str(v) for k, v in mapping.items()}
 
 
-def load_series(store: Any, runs: Sequence[Any], ignore: Sequence[str] = ()) -> list[RunSeries]:
-    """One :class:`RunSeries` per stored run: its metric series, seed, status and ``tw.config``.
+def _run_config(run: Any, tw_config: Mapping[str, Any], files: RunFiles,
+                launch: Mapping[str, Any] | None) -> tuple[dict[str, Any], dict[str, str]]:
+    """The hyperparameters a run states, with where each came from: its command line (``--num-classes
+    10`` as ``num_classes``), the framework's configuration files, ``--set`` values, ``tw.config`` (each
+    later one wins)."""
+    config: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    layers: list[tuple[Mapping[str, Any], str]] = [
+        ({k.replace("-", "_"): v for k, v in command_line_params(list(run.command or ())).items()}, COMMAND_LINE),
+        (files.config, ""),
+        (dict((launch or {}).get("set") or {}), "--set"),
+        (tw_config, "tw.config"),
+    ]
+    for values, where in layers:
+        for k, v in values.items():
+            config[k] = v
+            sources[k] = where or files.sources.get(k, "run files")
+    return config, sources
+
+
+def load_series(store: Any, runs: Sequence[Any], ignore: Sequence[str] = (), *,
+                launch: Mapping[str, Any] | None = None) -> list[RunSeries]:
+    """One :class:`RunSeries` per stored run: its metric series, seed, status, its stated
+    hyperparameters (:func:`_run_config`) and the evidence files in its run directory (its data
+    arrays, the framework's configuration: :func:`~trialwise.diagnose._runfiles.read_run_files`).
 
     A series stored without steps (``NULL``) is placed by its logging order; series whose name
     starts with one of ``ignore`` are left out.
@@ -111,7 +135,10 @@ def load_series(store: Any, runs: Sequence[Any], ignore: Sequence[str] = ()) -> 
         series = {k: (np.arange(len(values), dtype=float) if any(s is None for s in steps)
                       else np.asarray(steps, dtype=float), values)
                   for k, (steps, values) in store.series(run.id).items() if not k.startswith(tuple(ignore))}
-        out.append(RunSeries(series, seed=run.seed, status=run.status, config=store.params(run.id), run_id=run.id))
+        files = read_run_files(getattr(run, "run_dir", None))
+        config, sources = _run_config(run, store.params(run.id), files, launch)
+        out.append(RunSeries(series, seed=run.seed, status=run.status, config=config, run_id=run.id,
+                             data=files.data, sources=sources, notes=files.notes))
     return out
 
 
@@ -162,7 +189,7 @@ def diagnose_stored(store: Any, root: Path, token: str, config: Any, *, chance: 
     ``ignore`` (``"probe/"``: what the script's own series alone say) are left out.
     """
     exp, runs, single = _select(store, root, token)
-    series = load_series(store, runs, ignore)
+    series = load_series(store, runs, ignore, launch=exp.launch)
     if not any(r.series for r in series):
         raise DataError(f"{exp.name}: none of its {len(runs)} run(s) logged a metric series; trialwise reads JSON "
                         f"lines on stdout, tw.log and TensorBoard files (see `trialwise show {exp.id}`)")

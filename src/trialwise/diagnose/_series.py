@@ -124,9 +124,17 @@ class RunSeries(Record):
     n_classes : int, optional
         Number of classes, for chance level (1/C accuracy, ln C cross-entropy).
     config : mapping, optional
-        The run's hyperparameters (``tw.config``); ``n_classes``/``num_classes`` are read from it.
+        The run's hyperparameters (``tw.config``, and what its command line and framework
+        configuration say); ``n_classes``/``num_classes``/``num_labels`` are read from it.
     run_id : str, optional
         An identifier for reports.
+    data : DataEvidence, optional
+        What the run's own train/validation arrays show (:func:`~trialwise.diagnose._evidence.data_evidence`).
+    sources : mapping, optional
+        Where each ``config`` value came from (``"command line"``, ``"outputs/.../hparams.yaml"``;
+        default ``tw.config``), for evidence texts.
+    notes : sequence of str, optional
+        What could not be read of the run's evidence files (passed on to the diagnosis' notes).
     """
 
     series: Mapping[str, tuple[np.ndarray, np.ndarray]]
@@ -135,6 +143,9 @@ class RunSeries(Record):
     n_classes: int | None = None
     config: Mapping[str, Any] = field(default_factory=dict)
     run_id: str | None = None
+    data: Any = None
+    sources: Mapping[str, str] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.series, Mapping):
@@ -149,6 +160,7 @@ class RunSeries(Record):
             clean[str(name)] = (c.steps, c.values)
         object.__setattr__(self, "series", clean)
         object.__setattr__(self, "config", dict(self.config or {}))
+        object.__setattr__(self, "sources", dict(self.sources or {}))
         if self.n_classes is not None and (not isinstance(self.n_classes, (int, np.integer)) or self.n_classes < 2):
             raise DataError(f"RunSeries.n_classes must be an integer >= 2. Got {self.n_classes!r} instead.")
 
@@ -174,14 +186,18 @@ class RunSeries(Record):
         return self.run_id or "run"
 
     def classes(self) -> int | None:
-        """``n_classes``, else the config's ``n_classes``/``num_classes``/``classes`` when it is an int >= 2."""
+        """``n_classes``, else what the run states (:meth:`classes_stated`)."""
+        found = self.classes_stated()
+        return found[0] if found is not None else None
+
+    def classes_stated(self) -> tuple[int, str] | None:
+        """``(C, where)``: ``n_classes``, else a ``n_classes``-like config value (``tw.config``, the command
+        line, the framework's configuration), else the distinct labels of the run's data files."""
         if self.n_classes is not None:
-            return int(self.n_classes)
-        for key in ("n_classes", "num_classes", "classes", "nclasses", "num_labels"):
-            v = self.config.get(key)
-            if isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 2:
-                return int(v)
-        return None
+            return int(self.n_classes), "given"
+        from trialwise.diagnose._evidence import classes_stated
+
+        return classes_stated(self.config, self.sources, self.data)
 
 
 # -- robust statistics -------------------------------------------------------------------------------

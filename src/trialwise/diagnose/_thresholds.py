@@ -101,8 +101,14 @@ INITIAL_LOSS_FACTOR = 3.0
 (TheDeepChecker's initial-loss check; Karpathy 2019 "verify loss @ init").  *trialwise* factor."""
 
 INITIAL_LOSS_POINTS = 3
-"""The initial loss is the median of the first this many logged points (one noisy batch is not the
-initialization).  *trialwise*."""
+"""The first logged loss counts as the initial loss when the median of the first this many points
+is also elevated (:data:`INITIAL_LOSS_SUPPORT`): one noisy batch is not the initialization.
+*trialwise*."""
+
+INITIAL_LOSS_SUPPORT = 1.5
+"""... above this multiple of ln C: an initial excess that the first updates take down, not one
+outlier batch (a first point that is a mean over several logged steps, as Hugging Face's, carries the
+excess alone).  *trialwise*."""
 
 INFER_LN_TOL = 0.03
 """A loss within this of ln(C) reads as C classes at uniform predictions, when the script reports
@@ -374,3 +380,72 @@ seen (an accuracy gap without a rising validation loss)."""
 
 DEFAULT_GOAL_DISCOUNT = 0.7
 """Underfitting judged against AutoTrainer's default accuracy instead of a user goal counts this much."""
+
+# -- issue 15: evidence the curves alone do not give ---------------------------------------------------
+
+SMALL_EVAL_HALFWIDTH = 0.1
+"""The validation set is too small when the 95% Wilson interval of its final accuracy is at least
+this wide on each side ("0.95 on 20 examples" is anything from 0.76 to 0.99): seed 002, "Suspiciously
+good performance - Cause: Test dataset too small - Diagnostic: Is there stochasticity in test accuracy
+between training runs?".  *trialwise* 10 points: the resolution at which an accuracy still ranks
+configurations (seed 004 calls a 1-point gap okay, trialwise's other rules judge 2-5 points)."""
+
+GRANULARITY_MAX_N = 200
+"""The size of an evaluation set is read off its accuracies (every value a multiple of 1/n) only up
+to this n: larger sets are never too small by :data:`SMALL_EVAL_HALFWIDTH`."""
+
+GRANULARITY_TOL = 2e-4
+"""... with this tolerance on ``value * n`` being whole (float32 accuracies printed with 4+ digits)."""
+
+GRANULARITY_MIN_DISTINCT = 3
+"""... and only from at least this many distinct values (two could share any denominator)."""
+
+RANDOM_LABELS_LOSS = 0.8
+"""Random labels without a training accuracy: the training loss ends below this share of ln C
+(memorising) while the validation loss ends at or above ln C and the validation accuracy at chance
+(Zhang et al., ICLR 2017: the training loss of random labels goes to 0, the test loss grows).
+*trialwise*."""
+
+LR_TINY = 1e-5
+"""A learning rate that never exceeds this is too low for any optimizer: 30x below seed 004's
+"sensible default" (Adam 3e-4) and 100-10,000x below the defaults of PyTorch's optimizers (Adam 1e-3,
+SGD 1e-2..1e-1 in common recipes).  *trialwise*."""
+
+LR_STILL_WARMING = 10.0
+"""A learning rate that grew by this factor over the run and peaks in its last tenth never finished
+its warm-up: the run trained at a fraction of the intended rate.  *trialwise*."""
+
+EARLY_RISE = 2.0
+"""Learning rate too high: within the first :data:`HEAD` of training the loss rises to this multiple
+of its first logged value (at initialisation a classifier's loss should fall from ln C, not climb:
+Smith, "Cyclical Learning Rates", WACV 2017, the LR range test reads a too-high rate where the loss
+starts to climb; trialwise's ``lr_range_test``).  *trialwise* factor."""
+
+HOCKEY_POINTS = 5
+"""Bad initialisation without a stated number of classes is reported with what the loss falls to over
+this many logged steps after the first three ("hockey stick": the first few iterations only undo the
+initial scale; Karpathy, "A Recipe for Training Neural Networks", 2019)."""
+
+PER_STEP_FACTOR = 3
+"""A training loss counts as logged per step (not per epoch) when it has at least this many times the
+points of the validation curves."""
+
+STEADY_GROWTH = 0.9
+"""Accumulating gradients: the gradient norm's block medians rise with the step with a Spearman
+correlation of at least this (a steady climb, not spikes: the catalog's diagnostic for a missing
+``zero_grad``).  *trialwise*."""
+
+CONSTANT_REL = 1e-6
+"""The weights never changed: the validation loss varies by less than this share of its level over
+every evaluation (bit-identical evaluations up to float printing)."""
+
+VAL_DIP = 0.05
+"""Small-batch noise matters when a validation accuracy falls from one evaluation to the next by more
+than this (or than 3 binomial standard errors of the evaluation set, when its size is known): seed
+002, "Loss bounces ... Minibatch size is too small"; issue 15 item 4.  AutoTrainer's oscillation
+amplitude on accuracy is zeta = 0.03; *trialwise* takes 5 points, above the dips of healthy digits runs
+(<= 3 points on 360 examples)."""
+
+MEMORISED = 0.98
+"""Overfitting first blames too little data when the training accuracy reached this (the training
+set is memorised): seed 004 lists "add more training data" first."""

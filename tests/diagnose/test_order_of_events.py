@@ -1,0 +1,93 @@
+"""Look-alike blow-ups told apart by the order of events, noise that costs accuracy, causes before the
+symptoms they explain (issue 15 items 2, 3, 4)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from tests.diagnose import synth
+from trialwise.diagnose import RunSeries, diagnose, load_catalog
+
+STEPS = np.arange(600, dtype=float)
+ENDS = STEPS[59::60]
+LN10 = math.log(10)
+
+
+def _run(loss, grad=None, seed=0, **extra):
+    rng = np.random.default_rng(seed)
+    s = {"train_loss": (STEPS, loss), "val_acc": (ENDS, rng.binomial(400, 0.1, len(ENDS)) / 400), **extra}
+    if grad is not None:
+        s["grad_norm"] = (STEPS, grad)
+    return RunSeries(s, seed=seed, n_classes=10)
+
+
+def test_an_lr_blow_up_starts_at_ln_c_and_rises_with_the_gradient():
+    rng = np.random.default_rng(0)
+    rise = np.minimum(1.0, np.maximum(0.0, (STEPS - 5) / 20))
+    loss = LN10 * (1 + 100 * rise) * np.exp(rng.normal(0, 0.05, len(STEPS)))
+    grad = 0.3 * (1 + 30 * rise) * np.exp(rng.normal(0, 0.05, len(STEPS)))
+    d = diagnose([_run(loss, grad)])
+    f = d.get("loss-divergence")
+    assert f is not None and f.causes[0].id == "lr-too-high"
+    text = " ".join(f.evidence)
+    assert "the loss stayed finite" in text and "lr-driven" in text and "started at 2.3" in text
+
+
+def test_a_blow_up_from_the_first_step_blames_the_initialization():
+    rng = np.random.default_rng(1)
+    loss = (LN10 + 40 * np.exp(-STEPS / 3)) * np.exp(rng.normal(0, 0.05, len(STEPS)))
+    grad = 0.3 * (1 + 60 * np.exp(-STEPS / 3)) * np.exp(rng.normal(0, 0.05, len(STEPS)))
+    d = diagnose([_run(loss, grad)])
+    assert d.top.code == "initial-loss" and d.top.causes[0].id == "bad-init"
+    assert "lr-too-high" not in [f.causes[0].id for f in d.findings if f.code == "initial-loss"]
+
+
+def test_gradients_that_pile_up_blame_a_missing_zero_grad():
+    rng = np.random.default_rng(2)
+    grad = 0.5 * 1.02 ** STEPS * np.exp(rng.normal(0, 0.05, len(STEPS)))  # grows step after step
+    loss = LN10 * (1 + STEPS / 20) * np.exp(rng.normal(0, 0.05, len(STEPS)))
+    d = diagnose([_run(loss, grad)])
+    f = d.get("exploding-gradients")
+    assert f is not None and f.causes[0].id == "accumulating-gradients"
+    assert "climbs steadily" in " ".join(f.evidence)
+    assert d.get("loss-divergence").causes[0].id == "accumulating-gradients"
+
+
+def test_vanishing_after_the_blow_up_is_its_consequence_listed_under_it():
+    rng = np.random.default_rng(3)
+    rise = np.minimum(1.0, np.maximum(0.0, (STEPS - 5) / 20))
+    loss = LN10 * (1 + 100 * rise) * np.exp(rng.normal(0, 0.05, len(STEPS)))
+    probes = STEPS[::10]
+    ratio = np.where(probes < 30, 0.5, 1e-8)
+    run = _run(loss, None, **{"grad_norm_first_layer": (probes, ratio * 0.4), "grad_norm_last_layer":
+                              (probes, np.full(len(probes), 0.4))})
+    d = diagnose([run])
+    v = d.get("vanishing-gradients")
+    assert v is not None and v.explained_by == "loss-divergence" and v.severity == "info"
+    assert d.codes.index("loss-divergence") < d.codes.index("vanishing-gradients")
+
+
+def test_small_batch_noise_is_a_warning_only_when_validation_accuracy_pays_for_it():
+    calm = diagnose([synth.small_batch_noise(0)]).get("small-batch-noise")
+    assert calm is not None and calm.severity == "info" and calm.title.endswith("(mild)")
+    s = dict(synth.small_batch_noise(0).series)
+    steps, acc = s["val_acc"]
+    acc = acc.copy()
+    acc[len(acc) // 2] -= 0.15  # one evaluation 15 points down
+    noisy = diagnose([RunSeries(s | {"val_acc": (steps, acc)}, n_classes=10, config={"batch_size": 2})])
+    f = noisy.get("small-batch-noise")
+    assert f is not None and f.severity == "warning" and "it costs accuracy" in " ".join(f.evidence)
+
+
+def test_the_ranking_is_data_causes_explain_symptoms_in_the_seeds_they_share():
+    cat = load_catalog()
+    assert all(m.kind in ("cause", "symptom") for m in cat.modes)
+    assert "loss-divergence" in cat["catastrophic-forgetting"].explains
+    # dead units in one seed do not explain a plateau in another
+    dead = synth.dead_units(0)
+    plateau = synth.plateau_low(1)
+    d = diagnose([RunSeries(dead.series, seed=0, n_classes=10), RunSeries(plateau.series, seed=1, n_classes=10)])
+    assert d.get("plateau-low").explained_by is None
+    assert d.get("chance-level").explained_by == "dead-units"
