@@ -91,3 +91,18 @@ def test_the_ranking_is_data_causes_explain_symptoms_in_the_seeds_they_share():
     d = diagnose([RunSeries(dead.series, seed=0, n_classes=10), RunSeries(plateau.series, seed=1, n_classes=10)])
     assert d.get("plateau-low").explained_by is None
     assert d.get("chance-level").explained_by == "dead-units"
+
+
+def test_a_hidden_width_below_the_classes_is_the_architecture_not_two_problems():
+    """Seed 002's "poor architecture (too narrow)": one seed underfits, the other collapses to chance;
+    with ``--width 2`` for 10 classes both are underfitting of a model too small, listed first."""
+    under = RunSeries(synth.plateau_low(0).series, seed=0, n_classes=10, config={"width": 2},
+                      sources={"width": "command line"})
+    flat = RunSeries(synth._flat_chance(1).series, seed=1, n_classes=10, config={"width": 2},
+                     sources={"width": "command line"})
+    d = diagnose([under, flat])
+    assert d.top.code == "underfitting" and d.top.causes[0].id == "model-too-small" and d.top.n_affected == 2
+    assert d.get("chance-level").explained_by == "underfitting"
+    assert "width = 2 (command line)" in " ".join(d.top.evidence)
+    wide = [RunSeries(r.series, seed=r.seed, n_classes=10, config={"width": 64}) for r in (under, flat)]
+    assert diagnose(wide).top.code == "chance-level"

@@ -15,10 +15,7 @@ from tests.diagnose_general.cases import BLIND, CASES, WITH, judge
 
 pytestmark = pytest.mark.slow
 
-KNOWN_MISSES: set[tuple[str, str]] = {
-    ("plain_narrow", WITH),
-    ("plain_narrow", BLIND),
-}
+KNOWN_MISSES: set[tuple[str, str]] = set()
 
 PAIRS = [(c.name, mode) for c in CASES for mode in c.modes()]
 

@@ -410,13 +410,19 @@ def dead_units(ctx: RunContext) -> Evidence | None:
     med, share, worst = found
     first = _probe(ctx, "dead_frac_max")
     promote: tuple[str, ...] = ()
+    narrow = _too_narrow(ctx)
     if ctx.unnormalized:
         promote = ("unnormalized-input",)
     elif first is not None and first[0] >= T.DEAD_FRAC:
         promote = ("bad-init",)
-    return Evidence(f"{med:.0%} of the units of the worst layer are dead (>= {T.DEAD_FRAC:.0%}) over the second half"
-                    + (f"; by layer: {worst}" if worst else ""), {"dead_frac_max_median": med, "share": share},
-                    strength=strength(med, T.DEAD_FRAC), promote=promote)
+    elif narrow is not None:
+        promote = ("activation",)
+    text = (f"{med:.0%} of the units of the worst layer are dead (>= {T.DEAD_FRAC:.0%}) over the second half"
+            + (f"; by layer: {worst}" if worst else ""))
+    if narrow is not None:
+        text += f"; {narrow}: a few dying units empty such a layer"
+    return Evidence(text, {"dead_frac_max_median": med, "share": share}, strength=strength(med, T.DEAD_FRAC),
+                    promote=promote, after=("underfitting",) if narrow is not None else ())
 
 
 def saturated_units(ctx: RunContext) -> Evidence | None:
@@ -522,9 +528,13 @@ def chance_level(ctx: RunContext) -> Evidence | None:
     spike = _early_spike(ctx)
     frozen = _weights_frozen(ctx)
     tiny = _lr_tiny(ctx)
+    narrow = _too_narrow(ctx)
     if frozen is not None:
         promote.append("implementation-bug")
         text += f"; {frozen}"
+    elif narrow is not None:
+        promote.append("poor-architecture")
+        text += f"; {narrow}"
     elif tiny is not None:
         promote.append("lr-too-low")
         text += f"; {tiny}"
@@ -535,7 +545,9 @@ def chance_level(ctx: RunContext) -> Evidence | None:
         promote += ["not-started", "lr-too-low"]
     if _lr_low_hint(ctx) and frozen is None:
         promote.insert(0, "lr-too-low")
-    return Evidence(text, values, strength=st, promote=tuple(dict.fromkeys(promote)))
+    # a model too narrow for its classes underfits; at chance is the far end of that, not a second problem
+    return Evidence(text, values, strength=st, promote=tuple(dict.fromkeys(promote)),
+                    after=("underfitting",) if narrow is not None and frozen is None else ())
 
 
 def _weights_frozen(ctx: RunContext) -> str | None:
@@ -991,6 +1003,28 @@ def _still_falling(ctx: RunContext) -> bool:
     return change < -max(T.NOISE_Z * p.noise, T.PLATEAU_FLAT * abs(float(np.median(s.values[q]))))
 
 
+WIDTH_KEYS = ("width", "hidden", "hidden_size", "hidden_dim", "n_hidden", "num_hidden", "hidden_units",
+              "num_units", "units", "d_model", "hidden_layer_size", "hidden_layer_sizes")
+"""Parameter names of a network's hidden width (people's, Hugging Face's ``hidden_size``, ``d_model``)."""
+
+
+def _too_narrow(ctx: RunContext) -> str | None:
+    """The stated hidden width is smaller than the number of classes minus one: the logits of a
+    softmax fed by d features span at most d + 1 dimensions, so not every ranking of C classes can be
+    expressed (Yang et al., "Breaking the softmax bottleneck", ICLR 2018) - seed 002's "Poor
+    architecture (too narrow or deep) - Diagnostic: Increasing width ... fixes issue"."""
+    if ctx.n_classes is None:
+        return None
+    for key in WIDTH_KEYS:
+        w = ctx.config_value(key)
+        if isinstance(w, (int, np.integer)) and not isinstance(w, bool) and 1 <= w < ctx.n_classes - 1:
+            where = ctx.run.sources.get(key) or next((v for k, v in ctx.run.sources.items() if k.lower() == key),
+                                                     "tw.config")
+            return (f"{key} = {w} ({where}) is narrower than the {ctx.n_classes} classes need: a softmax fed by {w} "
+                    f"features cannot rank every class (the softmax bottleneck)")
+    return None
+
+
 def underfitting(ctx: RunContext) -> Evidence | None:
     """Training performance short of the goal (seed 004: bias = train error - goal); without a goal,
     training accuracy below AutoTrainer's satisfactory 0.7 but above chance."""
@@ -1023,11 +1057,15 @@ def underfitting(ctx: RunContext) -> Evidence | None:
     tol = max(T.UNDERFIT_TOL if higher else T.UNDERFIT_TOL * abs(goal), noise)
     if bias <= tol:
         return None
-    if default and ctx.chance is not None and ctx.near_chance(train) is not None:
-        return None
+    narrow = _too_narrow(ctx)
+    if default and narrow is None and ctx.chance is not None and ctx.near_chance(train) is not None:
+        return None  # chance-level takes it, unless the architecture itself says why
     text = (f"{train.name} ends at {final:.3g}, {abs(bias):.3g} short of the "
             + ("default satisfactory accuracy 0.7 (AutoTrainer; set [metric] goal)" if default else f"goal {goal:g}"))
-    promote = ("not-trained-enough",) if _still_falling(ctx) else ()
+    promote: tuple[str, ...] = ("not-trained-enough",) if _still_falling(ctx) else ()
+    if narrow is not None:
+        text += f"; {narrow}"
+        promote = ("model-too-small", *promote)
     return Evidence(text, {"train_final": final, "goal": goal, "bias": bias},
                     strength=strength(bias, tol) * (T.DEFAULT_GOAL_DISCOUNT if default else 1.0), promote=promote)
 
