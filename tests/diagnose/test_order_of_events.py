@@ -106,3 +106,30 @@ def test_a_hidden_width_below_the_classes_is_the_architecture_not_two_problems()
     assert "width = 2 (command line)" in " ".join(d.top.evidence)
     wide = [RunSeries(r.series, seed=r.seed, n_classes=10, config={"width": 64}) for r in (under, flat)]
     assert diagnose(wide).top.code == "chance-level"
+
+
+def _hf_like(first: float, learns: bool, seed: int = 0) -> RunSeries:
+    """Hugging Face logs the mean loss of every 10 steps at a fractional epoch, and num_labels says C."""
+    rng = np.random.default_rng(seed)
+    pos = np.arange(40, dtype=float)
+    tail = 0.2 if learns else LN10
+    loss = tail + (first - tail) * np.exp(-pos / 0.7) * np.exp(rng.normal(0, 0.03, len(pos)))
+    evals = pos[4::5]
+    acc = (np.linspace(0.9, 0.97, len(evals)) if learns else rng.binomial(360, 0.1, len(evals)) / 360)
+    return RunSeries({"loss": (pos, loss), "epoch": (pos, (pos + 1) / 5), "eval_accuracy": (evals, acc)},
+                     seed=seed, config={"num_labels": 10})
+
+
+def test_a_first_loss_logged_after_updates_is_the_init_only_if_the_run_then_learns():
+    d = diagnose([_hf_like(17.0, learns=True)])
+    assert d.top.code == "initial-loss" and "after some updates" in d.top.evidence[1]
+    d = diagnose([_hf_like(11000.0, learns=False)])
+    assert "initial-loss" not in d.codes
+    assert d.top.code == "chance-level" and d.top.causes[0].id == "lr-too-high"
+
+
+def test_class_sorted_training_accuracy_near_zero_without_a_stated_number_of_classes():
+    rng = np.random.default_rng(5)
+    s = {"train_acc": (ENDS, np.full(len(ENDS), 0.0)), "val_acc": (ENDS, rng.binomial(360, 0.09, len(ENDS)) / 360)}
+    f = diagnose([RunSeries(s)]).get("catastrophic-forgetting")
+    assert f is not None and f.causes[0].id == "sequential-data" and "up to 50 classes" in f.evidence[1]

@@ -113,7 +113,7 @@ class RunContext:
             return
         loss = self.curve("train_loss")
         f = loss.finite() if loss is not None else None
-        if f is None or f.n < T.MIN_CURVE_POINTS or f.steps[0] != 0:
+        if f is None or f.n < T.MIN_CURVE_POINTS or f.steps[0] != 0 or self.first_loss_after_updates:
             return
         value = float(f.values[0])
         if not value > 0:
@@ -125,6 +125,23 @@ class RunContext:
             self.notes.append(f"{loss.name} at step 0 is {value:.3g} ~ ln {c}: read as {c} classes, chance "
                               f"{1 / c:.3g} (nothing states the number of classes: report n_classes with tw.config, "
                               "pass --num-classes, or --chance, to be exact)")
+
+    @cached_property
+    def first_loss_after_updates(self) -> str | None:
+        """Why the first logged training loss is not the loss at initialization: the run's ``epoch``
+        series says it was logged after part of an epoch (Hugging Face logs the mean of the first
+        ``logging_steps``), or its step is not the first of the run."""
+        loss = self.curve("train_loss")
+        if loss is None or not loss.finite().n:
+            return None
+        s0 = float(loss.finite().steps[0])
+        epoch = self.curve("epoch")
+        if epoch is not None and epoch.finite().n:
+            e = epoch.finite()
+            at = e.values[e.steps == s0]
+            if len(at) and float(at[0]) > 0:
+                return f"{loss.name} is first logged at epoch {float(at[0]):g}, after some updates"
+        return None
 
     def _derive(self) -> None:
         """Roles the run did not log but its per-layer families give: the first and last layer's

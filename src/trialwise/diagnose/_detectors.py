@@ -482,6 +482,10 @@ def initial_loss(ctx: RunContext) -> Evidence | None:
     f = c.finite()
     if float(f.values[0]) <= T.INITIAL_LOSS_FACTOR * ctx.ln_c:
         return None  # the very first loss (computed before any update) was fine: later points are training
+    late = ctx.first_loss_after_updates
+    acc = ctx.accuracy()
+    if late is not None and acc is not None and ctx.near_chance(acc) is not None:
+        return None  # logged after updates and never learning: the first updates may have blown it up (the lr)
     v0 = float(f.values[0])
     v3 = float(np.median(f.values[:T.INITIAL_LOSS_POINTS]))
     promote: tuple[str, ...] = ()
@@ -490,7 +494,8 @@ def initial_loss(ctx: RunContext) -> Evidence | None:
         promote = ("summed-loss",)
     return Evidence(f"{c.name} at the start (step {_step(float(f.steps[0]))}) is {_g(v0)} = {ratio:.1f} x "
                     f"ln({ctx.n_classes}) = {_g(ctx.ln_c)}, the median of its first {min(f.n, T.INITIAL_LOSS_POINTS)} "
-                    f"points {_g(v3)}", {"initial_loss": v0, "ln_c": ctx.ln_c, "ratio": ratio},
+                    f"points {_g(v3)}" + (f"; {late}, and the run then learns: the excess was there from the start"
+                                          if late else ""), {"initial_loss": v0, "ln_c": ctx.ln_c, "ratio": ratio},
                     (float(f.steps[0]),), strength(ratio, T.INITIAL_LOSS_FACTOR), promote)
 
 
@@ -525,6 +530,10 @@ def chance_level(ctx: RunContext) -> Evidence | None:
     else:
         return None
     falling = p is not None and p.start - p.end > max(T.NOISE_Z * p.noise, T.MIN_FALL * abs(p.start))
+    vl = ctx.curve("val_loss")
+    if vl is not None and vl.finite().n >= T.MIN_EVALS:  # the validation loss creeps down: learning, slowly
+        d = np.diff(vl.finite().values)
+        falling = falling or (float(np.mean(d < 0)) >= T.SUSPICIOUS_CONSISTENT and float(np.sum(d)) < 0)
     spike = _early_spike(ctx)
     frozen = _weights_frozen(ctx)
     tiny = _lr_tiny(ctx)
@@ -726,15 +735,18 @@ def _forget_block_hits(ctx: RunContext) -> Evidence | None:
 
 def _forget_below_chance(ctx: RunContext) -> Evidence | None:
     train, val = ctx.train_perf(), ctx.curve("val_acc")
-    if train is None or val is None or ctx.chance is None or ctx.curve("train_score") is train:
+    if train is None or val is None or ctx.curve("train_score") is train:
         return None
     t, v = train.finite().smooth().values, val.finite().values
     if len(t) < 2 or len(v) < 2:
         return None
     tf, vf = tail(t, T.FINAL), tail(v, T.FINAL)
     below = T.FORGET_BELOW_CHANCE
-    if tf <= below * ctx.chance and tf <= below * vf and vf >= below * ctx.chance:
-        return Evidence(f"{train.name} is {tf:.3f}, below chance {ctx.chance:.3f} and below {val.name} {vf:.3f}: "
+    # without a stated C, a training accuracy near 0 is below chance for any C up to 1 / FORGET_ZERO_ACC
+    chance = ctx.chance if ctx.chance is not None else T.FORGET_ZERO_ACC / below
+    what = f"chance {ctx.chance:.3f}" if ctx.chance is not None else f"chance for up to {round(below / T.FORGET_ZERO_ACC)} classes"
+    if tf <= below * chance and tf <= below * vf and vf >= below * chance:
+        return Evidence(f"{train.name} is {tf:.3f}, below {what} and below {val.name} {vf:.3f}: "
                         f"the model keeps predicting the previous block's class", {"train_final": tf, "val_final": vf},
                         strength=T.STRENGTH_STRONG)
     return None

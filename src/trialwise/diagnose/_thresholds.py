@@ -274,6 +274,10 @@ FORGET_BELOW_CHANCE = 0.5
 of chance): the model systematically predicts the previous block's class - the trace of
 class-sorted data.  *trialwise*."""
 
+FORGET_ZERO_ACC = 0.01
+"""Without a stated number of classes, a training accuracy at most this (below half the chance of 50
+classes) counts as below chance for the class-sorted signature above.  *trialwise*."""
+
 FORGET_HIT_HIGH = 0.9
 """Per-step accuracy >= this where its neighbours are at most 0.5, or ..."""
 
