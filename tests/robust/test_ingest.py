@@ -55,7 +55,8 @@ def test_int64_step_then_step_less_line(tmp_path: Path) -> None:
     store, run_id = _record(tmp_path, {F.STDOUT_FILE: _lines({"step": MAX_STEP, "acc": 0.1}, {"acc": 0.2}, {"loss": 3})})
     run = store.run(run_id)
     assert run.status == "completed"
-    assert [s for s, _ in _series(store, run_id)["acc"]] == [MAX_STEP, MAX_STEP]
+    # the step-less records after the last stepped one are summary values, not curve points (issue 15 item 8)
+    assert [s for s, _ in _series(store, run_id)["acc"]] == [MAX_STEP]
     assert run.summary["loss"] == 3
 
 
