@@ -146,3 +146,21 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'store.db'}"
     return request.getfixturevalue("postgres_url")
+
+
+CHROMIUM = "/usr/bin/chromium"
+"""Debian's chromium (``.ci/run`` installs it), driven by Playwright without its own browser download."""
+
+
+@pytest.fixture(scope="session")
+def browser():  # noqa: ANN201
+    """One headless Chromium per test session (one Playwright per process: a second sync API
+    instance inside the first one's event loop is refused)."""
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"], headless=True)
+        yield b
+        b.close()

@@ -3,7 +3,6 @@ every chart is drawn, nothing is fetched, the toggles and the smoothing work, ho
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -12,19 +11,10 @@ from tests.conftest import Repo
 from tests.report.conftest import branch
 from tests.report.test_report_escaping import IMG, SCRIPT
 
-CHROMIUM = "/usr/bin/chromium"
-
-
 @pytest.fixture
-def chromium():  # noqa: ANN201
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        yield browser
-        browser.close()
+def chromium(browser):  # noqa: ANN001, ANN201
+    """The session's headless Chromium (tests/conftest.py)."""
+    return browser
 
 
 def ema(ys: list, w: float) -> list:

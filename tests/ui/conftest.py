@@ -3,8 +3,6 @@ Chromium (Debian's, driven by Playwright) per test session."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -15,7 +13,6 @@ import pytest
 from tests.conftest import activated_env, make_repo, wait_for
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "digits"
-CHROMIUM = "/usr/bin/chromium"
 
 SLOW = """
 import json, os, time
@@ -82,18 +79,6 @@ def server(ui_repo):
     yield base
     proc.terminate()
     proc.wait(timeout=30)
-
-
-@pytest.fixture(scope="session")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"], headless=True)
-        yield b
-        b.close()
 
 
 @pytest.fixture
