@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from trialwise._exceptions import UsageError
+from trialwise.stats import _dist as D
 from trialwise.stats._common import (
     ALTERNATIVES,
     DIRECTIONS,
@@ -90,13 +91,11 @@ class Comparison(Record):
 
 
 def _arm(label: str, values: np.ndarray, n_failed: int, confidence: float) -> ArmSummary:
-    from scipy import stats
-
     n = int(values.size)
     mean = float(np.mean(values)) if n else math.nan
     std = float(np.std(values, ddof=1)) if n >= 2 else math.nan
     if n >= 2:
-        half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * std / math.sqrt(n)
+        half = float(D.t_ppf(0.5 + confidence / 2, n - 1)) * std / math.sqrt(n)
         low, high = mean - half, mean + half
     else:
         low = high = math.nan
@@ -110,17 +109,13 @@ def _diff_of_means(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
 
 def _bootstrap(a: np.ndarray, b: np.ndarray, paired: bool, confidence: float, n_resamples: int,
                random_state: Any) -> tuple[float, float, str, str | None]:
-    """BCa interval of ``mean_b - mean_a`` (of the paired differences when ``paired``)."""
-    from scipy import stats
-
+    """BCa interval of ``mean_b - mean_a`` (of the paired differences when ``paired``): what
+    ``scipy.stats.bootstrap(..., rng=random_state)`` gives, computed by :mod:`trialwise.stats._dist`."""
     data = (b - a,) if paired else (b, a)
     statistic = np.mean if paired else _diff_of_means
     for method in (BCA, PERCENTILE):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # scipy warns when BCa degenerates; a note reports it
-            res = stats.bootstrap(data, statistic, vectorized=True, method=method, confidence_level=confidence,
-                                  n_resamples=n_resamples, rng=random_state)
-        low, high = float(res.confidence_interval.low), float(res.confidence_interval.high)
+        low, high = D.bootstrap_interval(data, statistic, n_resamples=n_resamples, confidence_level=confidence,
+                                         method=method, rng=random_state)
         if math.isfinite(low) and math.isfinite(high):
             note = None if method == BCA else (
                 "the BCa bootstrap interval is degenerate here (every resample on one side of the estimate, "
@@ -139,17 +134,18 @@ def _prob_better(b: np.ndarray, a: np.ndarray) -> float:
 
 
 def _run_test(test: str, b: np.ndarray, a: np.ndarray, alternative: str) -> tuple[float, float]:
-    """Statistic and p-value of ``test`` on oriented values, B first (as scipy orders them)."""
+    """Statistic and p-value of ``test`` on oriented values, B first (as scipy orders them); the
+    t-tests of independent arms without ``scipy.stats`` (its import costs more than the rest)."""
+    if test in ("welch", "student"):
+        return D.ttest_ind(b, a, equal_var=test == "student", alternative=alternative)
     from scipy import stats
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # scipy's precision note when one arm is constant
         if test == "mannwhitney":
             res = stats.mannwhitneyu(b, a, alternative=alternative)
-        elif test == "paired":
-            res = stats.ttest_rel(b, a, alternative=alternative)
         else:
-            res = stats.ttest_ind(b, a, equal_var=test == "student", alternative=alternative)
+            res = stats.ttest_rel(b, a, alternative=alternative)
     return float(res.statistic), float(res.pvalue)
 
 

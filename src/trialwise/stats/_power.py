@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from trialwise._exceptions import UsageError
+from trialwise.stats import _dist as D
 from trialwise.stats._common import ALTERNATIVES, TARGET_POWER, TESTS, Record, check_choice, check_fraction
 
 __all__ = ["PowerSummary", "n_per_arm", "pooled_std", "power_summary"]
@@ -75,14 +76,12 @@ def _se_df(sd: float, n_a: np.ndarray | float, n_b: np.ndarray | float, test: st
 
 def _power_at(ncp: np.ndarray | float, df: np.ndarray | float, alpha: float, alternative: str) -> np.ndarray:
     """Power of a t-test with noncentrality ``ncp`` (oriented: > 0 means B better)."""
-    from scipy import stats
-
     ncp, df = np.asarray(ncp, dtype=float), np.asarray(df, dtype=float)
     if alternative == "two-sided":
-        crit = stats.t.isf(alpha / 2, df)
+        crit = D.t_isf(alpha / 2, df)
         power = _nct_sf(crit, df, ncp) + _nct_sf(crit, df, -ncp)
     else:
-        crit = stats.t.isf(alpha, df)
+        crit = D.t_isf(alpha, df)
         power = _nct_sf(crit, df, ncp if alternative == "greater" else -ncp)
     return np.clip(power, 0.0, 1.0)
 
@@ -91,18 +90,16 @@ def _nct_sf(x: np.ndarray, df: np.ndarray, ncp: np.ndarray) -> np.ndarray:
     """P(T > x) for a noncentral t.  SciPy's ``nct.sf`` returns NaN for some arguments at small
     df (e.g. x = 3.18, df = 3, ncp = 8: an arm of 2 seeds); there ``1 - cdf`` is used, and if
     that fails too, the normal approximation (Johnson & Welch 1940, eq. 7)."""
-    from scipy import stats
-
-    sf = np.asarray(stats.nct.sf(x, df, ncp), dtype=float)
+    sf = np.asarray(D.nct_sf(x, df, ncp), dtype=float)
     bad = ~np.isfinite(sf)
     if bad.any():
-        alt = 1.0 - np.asarray(stats.nct.cdf(x, df, ncp), dtype=float)
+        alt = 1.0 - np.asarray(D.nct_cdf(x, df, ncp), dtype=float)
         sf = np.where(bad, alt, sf)
         bad = ~np.isfinite(sf)
         if bad.any():
             x_, df_ = np.broadcast_to(x, sf.shape), np.broadcast_to(df, sf.shape)
             z = (x_ * (1 - 1 / (4 * df_)) - ncp) / np.sqrt(1 + x_ ** 2 / (2 * df_))
-            sf = np.where(bad, stats.norm.sf(z), sf)
+            sf = np.where(bad, D.norm_sf(z), sf)
     return sf
 
 
@@ -113,8 +110,6 @@ def _one_side(alternative: str) -> str:
 
 def _mde(sd: float, n_a: int, n_b: int, alpha: float, alternative: str, power: float, test: str) -> float:
     """Smallest effect magnitude detected with probability ``power`` at these seed counts."""
-    from scipy.optimize import brentq
-
     se, df = _se_df(sd, n_a, n_b, test)
     if not (math.isfinite(float(se)) and float(se) > 0 and float(df) > 0):
         return math.nan
@@ -124,7 +119,7 @@ def _mde(sd: float, n_a: int, n_b: int, alpha: float, alternative: str, power: f
         hi *= 2.0
         if hi > _NCP_SEARCH_MAX:
             return math.inf
-    ncp = brentq(lambda x: float(_power_at(x, df, alpha, alt)) - power, 0.0, hi, xtol=1e-10)
+    ncp = D.brentq(lambda x: float(_power_at(x, df, alpha, alt)) - power, 0.0, hi, xtol=1e-10)
     return float(ncp * se)
 
 
