@@ -41,8 +41,9 @@ it too). MLflow is skipped (and said so) when it is not importable. How each mea
 smaller size to the larger is the ratio of the two rows. Writes ``results/store.json`` and
 ``results/store.md`` (not with ``--quick``, which only checks that everything runs, at small sizes).
 
-Run: ``nice python benchmarks/bench_store.py`` (≈ 15-20 minutes on 2 cores); ``--quick`` (< 1 minute);
-``--runs 100 --points 1000`` and the other options to run smaller.
+Run: ``nice python benchmarks/bench_store.py`` (≈ 12-20 minutes on 2 cores); ``--quick`` (< 1 minute);
+``--runs 100 --points 1000`` and the other options to run smaller; ``--render`` re-writes the table
+from ``results/store.json``.
 """
 
 from __future__ import annotations
@@ -427,6 +428,16 @@ MEASURES = (
 )
 """(key, label, format, higher is better) of each row."""
 
+READING = (
+    "what each row reads, through which calls, is in the docstring of `benchmarks/bench_store.py`",
+    "`show` reads `series_counts` (a count over every point of the experiment's runs, for its captured-series "
+    "table) where MLflow's `get_run` reads one latest value per key, so trialwise's `show` grows with the points "
+    "per run",
+    "`compare` reads more than the final values: its identical-seed check reads both arms' curves of the metric "
+    "(the row with the check)",
+)
+"""Fixed notes under the figures: what the rows read."""
+
 PEERS = ("trialwise", "MLflow", "trialwise (PostgreSQL)")
 
 
@@ -442,11 +453,11 @@ def render(out: dict[str, Any]) -> str:
     big = f"{out['big_points_per_run']:,}"
     load = out["load_average_before"][0], out["load_average_after"][0]
     lines = ["# The store against MLflow's", "",
-             f"{out['peers']}; {out['points_per_run']:,} points per run, {SEEDS} runs (seeds) per experiment; "
+             f"trialwise at commit {out.get('commit', 'unknown')}, {out['peers']}; {out['points_per_run']:,} points per run, {SEEDS} runs (seeds) per experiment; "
              f"Python {out['python']}, {out['machine']}, {out['cores']} cores, load average {load[0]:.1f} before "
              f"and {load[1]:.1f} after (a shared machine: absolute figures move with the load). Reads: median of "
              f"{REPEATS}, in-process (start-up is in [cli.md](cli.md)).", ""]
-    lines += [f"- {note}" for note in out["notes"]] + [""]
+    lines += [f"- {note}" for note in [*out["notes"], *READING]] + [""]
     head = "| measure | runs | " + " | ".join(peers)
     if "MLflow" in peers:
         head += " | trialwise vs MLflow"
@@ -494,11 +505,15 @@ def main() -> None:
                         help="MLflow runs per size written (and timed) through log_batch")
     parser.add_argument("--no-mlflow", action="store_true")
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--render", action="store_true", help="only re-write results/store.md from results/store.json")
     parser.add_argument("--quick", action="store_true",
                         help=f"small sizes ({QUICK}, unless given), nothing written under results/")
     if parser.parse_known_args()[0].quick:
         parser.set_defaults(**QUICK)
     opts = parser.parse_args()
+    if opts.render:
+        (RESULTS / "store.md").write_text(render(json.loads((RESULTS / "store.json").read_text())))
+        return
     if any(r % SEEDS or r < 2 * SEEDS for r in opts.runs):
         parser.error(f"--runs: each size must be a multiple of {SEEDS} (seeds per experiment), at least {2 * SEEDS}")
     sys.path.insert(0, str(ROOT / "src"))
@@ -545,7 +560,7 @@ def main() -> None:
                 took = time.perf_counter() - start
                 print(f"{runs} runs, {name} ({took:.0f} s):", results[str(runs)][name], flush=True)
     load_after = os.getloadavg()
-    out = {"python": platform.python_version(), "machine": f"{platform.machine()} {platform.system()}",
+    out = {"commit": _commit(), "python": platform.python_version(), "machine": f"{platform.machine()} {platform.system()}",
            "cores": os.cpu_count(), "load_average_before": load_before, "load_average_after": load_after,
            "points_per_run": opts.points, "big_points_per_run": opts.big_points, "seeds_per_experiment": SEEDS,
            "mlflow_logged_runs": opts.mlflow_logged, "peers": mlflow_note, "notes": notes, "results": results}
@@ -555,6 +570,19 @@ def main() -> None:
         (RESULTS / "store.json").write_text(json.dumps(out, indent=2) + "\n")
         (RESULTS / "store.md").write_text(text)
     print(text)
+
+
+def _commit() -> str:
+    """The checkout's commit (short), ``+dirty`` when its ``src/`` differs from it: the code measured."""
+    import subprocess
+
+    def git(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True)
+
+    head = git("rev-parse", "--short", "HEAD")
+    if head.returncode != 0:
+        return "unknown"
+    return head.stdout.strip() + ("+dirty" if git("diff", "--quiet", "HEAD", "--", "src").returncode else "")
 
 
 def _postgres_version() -> str:
