@@ -134,3 +134,29 @@ def test_training_interpreters_package_list_is_cached_too(tmp_path: Path, bare_v
     assert json.loads(entry.read_text())["key"]["executable"] == py
     _foreign_fingerprint.cache_clear()
     assert environment_fingerprint(py) == first
+
+
+FINGERPRINT_OF = ("import json; from trialwise.provenance._environment import _own_fingerprint; "
+                  "print(json.dumps(_own_fingerprint()))")
+
+
+def test_a_cached_fingerprint_equals_a_fresh_one(tmp_path: Path) -> None:
+    """The fingerprint through a cache hit is the one computed from every distribution's metadata
+    (the real environment's packages, not a fake site directory)."""
+    import json
+
+    from trialwise._cache import CACHE_ENV
+    from trialwise.provenance._environment import PACKAGES_CACHE
+
+    def fingerprint(cache: Path) -> dict:
+        env = {**os.environ, CACHE_ENV: str(cache)}
+        out = subprocess.run([sys.executable, "-c", FINGERPRINT_OF], env=env, cwd=tmp_path, check=True,
+                             capture_output=True, text=True).stdout
+        return json.loads(out)
+
+    cache = tmp_path / "cache"
+    fresh = fingerprint(cache)  # a miss: computed and stored
+    assert len(list((cache / PACKAGES_CACHE).glob("*.json"))) == 1
+    cached = fingerprint(cache)  # a hit
+    assert cached == fresh and fresh == fingerprint(tmp_path / "another-empty-cache")
+    assert fresh["packages"]["numpy"] and fresh["hash"] == cached["hash"]

@@ -195,7 +195,7 @@ def execute(ctx: Any, spec: Any, backend: Any, quiet: bool = False, notes: bool 
                 if console.is_terminal else PlainProgress(len(prep.seeds), prep.experiment.name, console,
                                                          prep.config.metric.name))
     with progress:
-        result = run_experiment(spec, ctx.store, backend, progress)
+        result = run_experiment(spec, ctx.store, backend, progress, prepared=prep)
     if notes:
         print_run_notes(result)
     return result

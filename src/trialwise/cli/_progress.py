@@ -7,8 +7,6 @@ import time
 from typing import Any
 
 from rich.console import Group
-from rich.live import Live
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from trialwise.cli._common import esc
@@ -35,6 +33,12 @@ class RichProgress(Observer):
     """An observer that renders a progress bar and a table of running seeds."""
 
     def __init__(self, total: int, title: str, metric: str, console: Any) -> None:
+        # imported here: off a terminal (CI, a pipe) the plain observer is used and they are not needed
+        from rich.live import Live
+        from rich.progress import (
+            BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn,
+        )
+
         self.total = total
         self.metric = metric
         self.progress = Progress(

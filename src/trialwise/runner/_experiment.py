@@ -396,13 +396,18 @@ def exp_metric(exp: Experiment) -> Any:
         return MetricConfig()
 
 
-def run_experiment(spec: LaunchSpec, store: Store, backend: Backend, observer: Observer | None = None) -> ExperimentResult:
+def run_experiment(spec: LaunchSpec, store: Store, backend: Backend, observer: Observer | None = None,
+                   prepared: Prepared | None = None) -> ExperimentResult:
     """Run (or reuse) every seed of the experiment ``spec`` describes and record it.
 
     Each run gets its own worktree of the commit; as each run ends, what it wrote there is kept
-    under its run directory (``[worktree] keep``), its files are ingested and its worktree removed."""
+    under its run directory (``[worktree] keep``), its files are ingested and its worktree removed.
+    ``prepared`` is :func:`prepare` of this ``spec`` when the caller has it already (the live
+    display needs the seeds and name first): its git queries are not made twice."""
     observer = observer or Observer()
-    prep = prepare(spec)
+    if prepared is not None and prepared.spec is not spec:
+        raise ValueError("run_experiment: 'prepared' must be prepare(spec) of the same spec")
+    prep = prepared or prepare(spec)
     root = spec.root
     cfg = prep.config
     exp = store.upsert_experiment(replace(prep.experiment, tag=None))
