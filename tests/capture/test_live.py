@@ -105,7 +105,8 @@ def test_finalize_keeps_the_live_rows_and_replaces_a_source_that_changed(tmp_pat
     assert live.ingest(store) == 0
     finalize(store, run_id, ingest_run_dir(run_dir).points, live)
     ids_after = set(_row_ids(store, run_id))
-    assert ids_before <= ids_after and len(ids_after) == 3  # the live rows stayed; one added
+    # the live chunk stayed as stored; one point was added
+    assert ids_before <= ids_after and len(store.metrics([run_id])) == 3
     # a source whose steps changed after the fact is replaced, still without duplicates
     live2 = LiveRun(run_id, run_dir)
     live2.stored.update({("loss", 99, 1.0, None, "stdout"): 1})
@@ -119,7 +120,7 @@ def _row_ids(store, run_id):
     from trialwise.store import _schema as S
 
     with store.engine.connect() as conn:
-        return [r.id for r in conn.execute(select(S.metrics.c.id).where(S.metrics.c.run_id == run_id))]
+        return [r.id for r in conn.execute(select(S.metric_chunks.c.id).where(S.metric_chunks.c.run_id == run_id))]
 
 
 def test_kill_9_of_the_runner_loses_no_ingested_point(tmp_path):

@@ -39,7 +39,7 @@ def repo(tmp_path: Path) -> Repo:
 
 
 def counts(repo: Repo) -> dict[str, int]:
-    """Rows per table of the repository's store (what an import added)."""
+    """Rows per table of the repository's store (what an import added); ``metrics``: metric points."""
     from sqlalchemy import func, select
 
     from trialwise.store import _schema as S
@@ -47,8 +47,10 @@ def counts(repo: Repo) -> dict[str, int]:
     store = repo.store()
     try:
         with store._read() as conn:
-            return {name: int(conn.execute(select(func.count()).select_from(S.metadata.tables[name])).scalar_one())
-                    for name in ("experiments", "runs", "params", "summaries", "metrics")}
+            rows = {name: int(conn.execute(select(func.count()).select_from(S.metadata.tables[name])).scalar_one())
+                    for name in ("experiments", "runs", "params", "summaries")}
+            points = conn.execute(select(func.coalesce(func.sum(S.metric_chunks.c.n), 0))).scalar_one()
+            return rows | {"metrics": int(points)}
     finally:
         store.close()
 

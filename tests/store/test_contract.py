@@ -11,7 +11,9 @@ import time
 from dataclasses import replace
 
 import pytest
+from sqlalchemy import column as sa_column
 from sqlalchemy import inspect, text
+from sqlalchemy import table as sa_table
 
 from tests.robust._store_helpers import experiment, store_with_experiment
 from trialwise._exceptions import StoreError, UsageError
@@ -58,13 +60,26 @@ def test_a_store_of_the_first_schema_is_upgraded_with_its_data(store_url: str) -
         command.upgrade(cfg, "0001")  # a store written by trialwise before 64-bit steps
         conn.execute(S.experiments.insert().values(experiment("e1").to_dict() | {"command": "[]", "launch": "{}"}))
         conn.execute(S.runs.insert().values(id="r1", experiment_id="e1", seed=0, status="completed", dirty=False))
-        conn.execute(S.metrics.insert().values(run_id="r1", key="loss", step=1, value=0.5, source="api"))
+        # the row-per-point table of revisions 0001-0003 (revision 0004 moved points into chunks)
+        rows = sa_table("metrics", *(sa_column(c) for c in ("run_id", "key", "step", "value", "time", "source")))
+        conn.execute(rows.insert(), [
+            {"run_id": "r1", "key": "loss", "step": 3, "value": 0.4, "time": 10.0, "source": "api"},
+            {"run_id": "r1", "key": "loss", "step": 1, "value": 0.5, "time": None, "source": "api"},
+            {"run_id": "r1", "key": "loss", "step": None, "value": None, "time": None, "source": "stdout"},
+            {"run_id": "r1", "key": "acc", "step": 1, "value": float("inf"), "time": 11.0, "source": None},
+        ])
         if conn.dialect.name == "postgresql":  # the next metric id beyond 32 bits
             conn.execute(text("SELECT setval(pg_get_serial_sequence('metrics', 'id'), 2147483647)"))
     engine.dispose()
     store = connect(store_url)
+    got = store.metrics(["r1"])  # every point kept through 0003 (64-bit) and 0004 (chunks), in step order
+    assert [p[:3] + (p[4],) for p in got] == [("r1", "acc", 1, 11.0), ("r1", "loss", None, None),
+                                             ("r1", "loss", 1, None), ("r1", "loss", 3, 10.0)]
+    assert got[0][3] == float("inf") and math.isnan(got[1][3]) and [p[3] for p in got[2:]] == [0.5, 0.4]
+    counts = store.series_counts(["r1"])["r1"]
+    assert counts["acc"] == ("", 1) and counts["loss"] in {("api", 2), ("stdout", 1)}
     store.add_metrics("r1", [("loss", 2**40, 0.25, None, "api")])
-    assert store.series("r1")["loss"] == ([1, 2**40], [0.5, 0.25])
+    assert store.series("r1")["loss"][0] == [None, 1, 3, 2**40]
     assert store.run("r1").status == "completed"
 
 

@@ -34,7 +34,7 @@ tw.log({"val_acc": 0.5 + run.seed / 100}, step=1500)
 tw.summary(best_acc=0.5 + run.seed / 100)
 """
 
-LOCAL_IDS = {"metrics": "id", "artifacts": "id"}
+LOCAL_IDS = {"metric_chunks": "id", "artifacts": "id"}
 """Integer ids a store assigns itself: compared without them."""
 
 
@@ -87,7 +87,10 @@ def test_a_sqlite_history_moves_into_postgresql_once(tmp_path: Path, postgres_ur
     repo.tw("run", "--seeds", "1")
     later = repo.tw_json("store", "migrate", ".trialwise/store.db", postgres_url)
     assert (later["tables"]["experiments"]["copied"], later["tables"]["runs"]["copied"]) == (1, 1)
-    assert later["tables"]["metrics"]["copied"] == 701
+    chunks = later["tables"]["metric_chunks"]
+    assert chunks["copied"] == chunks["source"] - first["tables"]["metric_chunks"]["source"] > 0
+    newest = max(connect(postgres_url).runs(), key=lambda r: r.started_at or 0)
+    assert sum(n for _src, n in connect(postgres_url).series_counts([newest.id])[newest.id].values()) == 701
     assert _dump(connect(postgres_url)) == _dump(connect(f"sqlite:///{sqlite_db}"))
 
     repo.write("trialwise.toml", f'command = "{PY} train.py"\nstore = "{postgres_url}"\n')

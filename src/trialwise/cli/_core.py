@@ -413,36 +413,30 @@ def export_cmd(
     import sys
 
     from trialwise._exceptions import UsageError
-    from trialwise.store._select import counted_runs, metrics_frame, select_experiment
+    from trialwise.store._export import EXPORT_FORMATS, write_points
+    from trialwise.store._select import counted_runs, metrics_table, select_experiment
 
-    if format_ not in ("csv", "json", "parquet"):
-        raise UsageError(f"--format must be csv, json or parquet, got '{format_}'")
+    if format_ not in EXPORT_FORMATS:
+        raise UsageError(f"--format must be {', '.join(EXPORT_FORMATS)}, got '{format_}'")
     to_stdout = out == STDOUT_PATH
     if to_stdout and as_json:
         raise UsageError("--out - prints the data on stdout, where --json would print the summary too; "
                          "drop --json, or give --out a file")
     ctx = context()
     exp = select_experiment(ctx.store, ctx.root, experiment)
-    frame = metrics_frame(ctx.store, counted_runs(ctx.store, exp), include_history=all_runs)
+    table = metrics_table(ctx.store, counted_runs(ctx.store, exp), include_history=all_runs)
     if out is None:
         out = ctx.root / EXPORTS_DIR / f"{exp.id}.{format_}"
         out.parent.mkdir(parents=True, exist_ok=True)
-    target: Any = (sys.stdout.buffer if format_ == "parquet" else sys.stdout) if to_stdout else out
-    if format_ == "csv":
-        frame.to_csv(target, index=False)
-    elif format_ == "json":
-        frame.to_json(target, orient="records", lines=False)
-        if to_stdout:
-            sys.stdout.write("\n")
-    else:
-        frame.to_parquet(target, index=False)
+    write_points(table, format_, sys.stdout.buffer if to_stdout else out)
     where = "stdout" if to_stdout else str(out.resolve())
-    result = {"experiment": exp.id, "rows": len(frame), "path": where}
+    rows = table.num_rows
+    result = {"experiment": exp.id, "rows": rows, "path": where}
     if as_json:
         print_json(result)
     else:
         (err_console if to_stdout else console).print(
-            f"wrote {len(frame)} metric points of {esc(exp.name)} to [bold]{esc(where)}[/]")
+            f"wrote {rows} metric points of {esc(exp.name)} to [bold]{esc(where)}[/]")
     if not to_stdout and _in_tree_not_ignored(ctx.root, out):
         err_console.print(f"[yellow]hint:[/] {esc(out)} is inside the repository and not git-ignored: `trialwise run` "
                           "refuses the dirty tree until it is moved, committed or ignored")

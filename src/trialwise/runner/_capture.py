@@ -120,8 +120,8 @@ def seeds_alike(store: Store, runs: Sequence[Run], metric: str) -> IdenticalSeed
     keys = sorted({k for c in counts.values() for k in c if k == metric or LOSS_MARK in k.lower()})
     seed_of = {r.id: r.seed for r in done}
     series: dict[int, dict[str, list[float]]] = {r.seed: {} for r in done}
-    for run_id, key, _step, value, _t in (store.metrics(list(seed_of), keys=keys) if keys else []):
-        series[seed_of[run_id]].setdefault(key, []).append(value)
+    for run_id, per_key in (store.series_by_run(list(seed_of), keys) if keys else {}).items():
+        series[seed_of[run_id]] = {key: values for key, (_steps, values) in per_key.items()}
     texts = {}
     for r in done:
         try:

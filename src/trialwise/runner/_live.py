@@ -210,7 +210,7 @@ def _log_files(roots: Sequence[Path]) -> tuple[list[Path], list[Path]]:
 
 
 def _norm(p: Point) -> tuple[Any, ...]:
-    """A point as a hashable, NaN-safe key (the store keeps NaN as NULL)."""
+    """A point as a hashable key that equals itself when its value is NaN (NaN != NaN)."""
     key, step, value, t, src = p
     return (key, step, None if math.isnan(value) else value, t, src)
 

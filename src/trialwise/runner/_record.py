@@ -64,6 +64,7 @@ def record_run(store: Store, run_id: str, run_dir: Path, metric: MetricConfig, *
     if read:  # an unreadable run keeps whatever was stored of it live
         def metrics() -> None:
             extra_notes, kept = finalize(store, run_id, data.points, live)
+            store.compact_metrics(run_id)  # the chunks stored live, one per key and poll, become one per key
             notes.extend(extra_notes)
             data.points.extend(kept)  # points kept from live ingestion count in the summary
 

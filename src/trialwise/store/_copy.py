@@ -4,7 +4,7 @@ Every table of :mod:`trialwise.store._schema` is copied; rows the destination al
 left as they are, so copying twice adds nothing:
 
 - experiments and environments by their id (hash), before the runs that refer to them;
-- each run with its params, summaries and metric points in **one** destination transaction: a
+- each run with its params, summaries and metric chunks in **one** destination transaction: a
   run is in the destination completely or not at all, so an interrupted copy resumes where it
   stopped, and a run already there is skipped whole (its points are not stored twice). A run
   whose row differs from the destination's (it went on in the source after an earlier copy) is
@@ -13,7 +13,7 @@ left as they are, so copying twice adds nothing:
   only as many copies as the destination lacks. Artifacts are paths to files (patches,
   predictions) on the machine that recorded them; the files themselves are not copied.
 
-Metric points get new ids in the destination (its own points keep theirs) and keep their order.
+Metric chunks get new ids in the destination (its own chunks keep theirs) and keep their order.
 """
 
 from __future__ import annotations
@@ -30,10 +30,10 @@ from trialwise._exceptions import StoreError
 from trialwise.store import _schema as S
 from trialwise.store._store import INSERT_CHUNK, Store, _sqlite_file, display_url
 
-COPY_ORDER = ("environments", "experiments", "runs", "params", "summaries", "metrics", "artifacts")
+COPY_ORDER = ("environments", "experiments", "runs", "params", "summaries", "metric_chunks", "artifacts")
 """Every table, in an order that respects the foreign keys (a test checks it covers the schema)."""
 
-RUN_PARTS = ("params", "summaries", "metrics")
+RUN_PARTS = ("params", "summaries", "metric_chunks")
 """Tables copied with their run, in its transaction."""
 
 ARTIFACT_IDENTITY = ("experiment_id", "run_id", "name", "kind", "path")
@@ -156,7 +156,7 @@ def _copy_run(src: Store, dst: Store, run: dict[str, Any]) -> dict[str, int]:
 
 
 def _run_rows(src: Store, table: Any, run_id: str) -> Iterator[list[dict[str, Any]]]:
-    """The rows of ``run_id`` in ``table``, in chunks; metric points without their local ids, in order."""
+    """The rows of ``run_id`` in ``table``, in batches; metric chunks without their local ids, in order."""
     query = select(table).where(table.c.run_id == run_id)
     if "id" in table.c:
         query = query.order_by(table.c.id)

@@ -31,11 +31,5 @@ def runs_frame(store: Store, experiment_id: str | None = None) -> pd.DataFrame:
 
 def metrics_frame(store: Store, experiment_id: str | None = None, keys: list[str] | None = None) -> pd.DataFrame:
     """Long format: run_id, seed, key, step, value, time."""
-    import pandas as pd
-
     runs = store.runs(experiment_id)
-    seeds = {r.id: r.seed for r in runs}
-    points = store.metrics([r.id for r in runs], keys)
-    frame = pd.DataFrame(points, columns=["run_id", "key", "step", "value", "time"])
-    frame.insert(1, "seed", frame["run_id"].map(seeds))
-    return frame
+    return store.metric_columns([r.id for r in runs], keys).frame({"seed": [r.seed for r in runs]})

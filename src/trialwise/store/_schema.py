@@ -10,6 +10,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -76,18 +77,21 @@ params = Table(
     Column("value", Text),  # JSON
 )
 
-metrics = Table(
-    "metrics",
+metric_chunks = Table(
+    "metric_chunks",
     metadata,
     Column("id", BIGINT, primary_key=True, autoincrement=True),
     Column("run_id", String(16), ForeignKey("runs.id"), nullable=False),
     Column("key", String(300), nullable=False),
-    Column("step", BIGINT),
-    Column("value", Float),  # NULL = NaN (SQLite cannot store NaN); +/-inf stored as such
-    Column("time", Float),
-    Column("source", String(16)),  # api | stdout | tensorboard | csv | mlflow | wandb (imports)
-    Index("ix_metrics_run_key", "run_id", "key", "step"),
+    Column("source", String(16)),  # api | stdout | tensorboard | csv | text | mlflow | wandb (imports)
+    Column("n", Integer, nullable=False),  # points in the chunk
+    # packed little-endian arrays (store/_points.py): int64 steps, float64 values and times
+    Column("steps", LargeBinary, nullable=False),
+    Column("vals", LargeBinary, nullable=False),
+    Column("times", LargeBinary, nullable=False),  # empty: no point of the chunk has a time
+    Index("ix_metric_chunks_run_key", "run_id", "key", "id"),
 )
+"""Metric points, a chunk per run, key and source (migration 0004 replaced a row per point)."""
 
 summaries = Table(
     "summaries",

@@ -26,11 +26,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trialwise._exceptions import GitError, UsageError
 from trialwise.store._records import Experiment, Run
 from trialwise.store._store import Store
+
+if TYPE_CHECKING:
+    from trialwise.store._columns import PointColumns
 
 
 FINISHED_OK = "completed"
@@ -118,15 +121,25 @@ def metrics_frame(store: Store, selection: RunSelection, *, include_history: boo
     """The metric points of a selection in long format (``run_id, seed, status, counted, key, step,
     value, time``): the counted runs, and with ``include_history`` the others too, marked
     ``counted = False`` so two runs of one seed are never mixed silently."""
-    import pandas as pd
+    columns, per_run = _selected_points(store, selection, include_history, keys)
+    return columns.frame(per_run)
 
+
+def metrics_table(store: Store, selection: RunSelection, *, include_history: bool = False,
+                  keys: list[str] | None = None) -> Any:
+    """:func:`metrics_frame` as an Arrow table (exports: text dictionary-encoded, exact steps)."""
+    columns, per_run = _selected_points(store, selection, include_history, keys)
+    return columns.table(per_run)
+
+
+def _selected_points(store: Store, selection: RunSelection, include_history: bool,
+                     keys: list[str] | None) -> tuple[PointColumns, dict[str, list[Any]]]:
     runs = list(selection.runs) + (list(selection.history) if include_history else [])
-    by_id = {r.id: r for r in runs}
-    frame = pd.DataFrame(store.metrics(list(by_id), keys), columns=["run_id", "key", "step", "value", "time"])
-    frame.insert(1, "seed", frame["run_id"].map({i: r.seed for i, r in by_id.items()}))
-    frame.insert(2, "status", frame["run_id"].map({i: r.status for i, r in by_id.items()}))
-    frame.insert(3, "counted", frame["run_id"].isin(selection.counted_ids))
-    return frame
+    runs = list({r.id: r for r in runs}.values())
+    counted = selection.counted_ids
+    per_run = {"seed": [r.seed for r in runs], "status": [r.status for r in runs],
+               "counted": [r.id in counted for r in runs]}
+    return store.metric_columns([r.id for r in runs], keys), per_run
 
 
 PRIMARY_KINDS = ("run", "baseline")

@@ -100,8 +100,9 @@ def curves(store: Store, exp_id: str) -> dict[str, Any] | None:
     sel = counted_runs(store, exp)
     runs = [*sel.runs, *sel.running]
     by_key: dict[str, dict[int, tuple[list[int | None], list[float]]]] = {}
+    stored = store.series_by_run([r.id for r in runs])
     for r in runs:
-        for key, (steps, values) in store.series(r.id).items():
+        for key, (steps, values) in stored.get(r.id, {}).items():
             by_key.setdefault(key, {})[r.seed] = (steps, values)
     metric = exp.metric_name or "val_acc"
     order = sorted(by_key, key=lambda k: (k != metric, k))
