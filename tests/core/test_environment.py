@@ -140,16 +140,21 @@ FINGERPRINT_OF = ("import json; from trialwise.provenance._environment import _o
                   "print(json.dumps(_own_fingerprint()))")
 
 
-def test_a_cached_fingerprint_equals_a_fresh_one(tmp_path: Path) -> None:
+def test_a_cached_fingerprint_equals_a_fresh_one_and_an_install_changes_it(tmp_path: Path) -> None:
     """The fingerprint through a cache hit is the one computed from every distribution's metadata
-    (the real environment's packages, not a fake site directory)."""
+    (the real environment's packages), and a distribution appearing on the interpreter's path (a
+    fake ``*.dist-info`` in a site directory on ``sys.path``, nothing installed) changes its hash."""
     import json
 
     from trialwise._cache import CACHE_ENV
     from trialwise.provenance._environment import PACKAGES_CACHE
 
+    site = tmp_path / "site-packages"
+    site.mkdir()
+
     def fingerprint(cache: Path) -> dict:
-        env = {**os.environ, CACHE_ENV: str(cache)}
+        path = os.pathsep.join(p for p in [str(site), os.environ.get("PYTHONPATH", "")] if p)
+        env = {**os.environ, CACHE_ENV: str(cache), "PYTHONPATH": path}
         out = subprocess.run([sys.executable, "-c", FINGERPRINT_OF], env=env, cwd=tmp_path, check=True,
                              capture_output=True, text=True).stdout
         return json.loads(out)
@@ -159,4 +164,10 @@ def test_a_cached_fingerprint_equals_a_fresh_one(tmp_path: Path) -> None:
     assert len(list((cache / PACKAGES_CACHE).glob("*.json"))) == 1
     cached = fingerprint(cache)  # a hit
     assert cached == fresh and fresh == fingerprint(tmp_path / "another-empty-cache")
-    assert fresh["packages"]["numpy"] and fresh["hash"] == cached["hash"]
+    assert fresh["packages"]["numpy"] and "fakepkg" not in fresh["packages"]
+    info = site / "fakepkg-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: fakepkg\nVersion: 1.0\n")
+    installed = fingerprint(cache)
+    assert installed["packages"]["fakepkg"] == "1.0" and installed["hash"] != fresh["hash"]
+    assert installed == fingerprint(cache) == fingerprint(tmp_path / "a-third-empty-cache")
