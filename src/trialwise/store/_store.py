@@ -501,7 +501,8 @@ class Store:
         """Rewrite the chunks of ``run_id`` as one chunk per key and source (live ingestion stores a
         chunk per key every poll, so a long run leaves thousands); returns how many chunks it removed.
 
-        One transaction holding the run's row lock; the points and their order are unchanged."""
+        One transaction holding the run's row lock; every point is kept, each series (key and
+        source) in its order (points of one key and step from two sources may swap places)."""
         m = S.metric_chunks.c
         with self._tx() as conn:
             conn.execute(select(S.runs.c.id).where(S.runs.c.id == run_id).with_for_update())
