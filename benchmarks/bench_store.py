@@ -27,7 +27,8 @@ quick), in this process: start-up and imports are ``bench_cli.py``'s.
 - **curves**: one experiment's series (10 seeds x ``--points``) into a pandas DataFrame. trialwise:
   ``Store.metrics_df``; MLflow: ``get_metric_history`` per run into a DataFrame.
 - **export**: rows per second of what ``trialwise export`` does, end to end into a CSV file: the
-  counted runs' points (``store/_select.py``'s ``metrics_frame``) then ``frame.to_csv``; MLflow: its
+  counted runs' points as an Arrow table (``store/_select.py``'s ``metrics_table``) written by
+  ``store/_export.py``'s ``write_points`` (Arrow's CSV writer); MLflow: its
   history DataFrame as for the curves, then ``to_csv``.
 - **size**: bytes on disk per point (SQLite: the file after a WAL checkpoint; PostgreSQL: the
   database's growth, ``pg_database_size``, over the empty schema).
@@ -216,11 +217,12 @@ def trialwise_compare(store: Any, root: Path, a: str, b: str, *, seed_check: boo
 
 def trialwise_export(store: Any, root: Path, exp_id: str, out: Path) -> int:
     """What ``trialwise export EXP --format csv --out FILE`` does after opening the store."""
-    from trialwise.store._select import counted_runs, metrics_frame, select_experiment
+    from trialwise.store._export import write_points
+    from trialwise.store._select import counted_runs, metrics_table, select_experiment
 
-    frame = metrics_frame(store, counted_runs(store, select_experiment(store, root, exp_id)))
-    frame.to_csv(out, index=False)
-    return len(frame)
+    table = metrics_table(store, counted_runs(store, select_experiment(store, root, exp_id)))
+    write_points(table, "csv", out)
+    return int(table.num_rows)
 
 
 def bench_trialwise(work: Path, sizes: Sizes, url: str | None = None, size_of: Callable[[], int] | None = None,
@@ -430,9 +432,8 @@ MEASURES = (
 
 READING = (
     "what each row reads, through which calls, is in the docstring of `benchmarks/bench_store.py`",
-    "`show` reads `series_counts` (a count over every point of the experiment's runs, for its captured-series "
-    "table) where MLflow's `get_run` reads one latest value per key, so trialwise's `show` grows with the points "
-    "per run",
+    "`show` reads `series_counts` (a sum over the experiment's stored chunks, one per run, key and source, for "
+    "its captured-series table) where MLflow's `get_run` reads one latest value per key",
     "`compare` reads more than the final values: its identical-seed check reads both arms' curves of the metric "
     "(the row with the check)",
 )
