@@ -57,6 +57,7 @@ import platform
 import shutil
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -112,6 +113,22 @@ def series(run: int, n: int) -> list[Point]:
     values = 1.0 / (steps + 1.0) + np.random.default_rng(run).normal(0.0, 0.01, n)
     times = T0 + run * 1e4 + steps * 0.1
     return list(zip(repeat(KEY), range(n), values.tolist(), times.tolist(), repeat(SOURCE)))
+
+
+FIRST_TOUCH_BYTES = 100_000_000
+"""About what one 16 seeds x 100k points frame allocates (8 columns of 1.6M values)."""
+
+
+def first_touch_s(nbytes: int) -> tuple[float, float]:
+    """Seconds of ``numpy.ones`` of ``nbytes`` in a fresh interpreter, the first time and the second:
+    what the machine charges for memory a process touches for the first time."""
+    code = ("import time, numpy as np\n"
+            "out = []\n"
+            "for _ in range(2):\n"
+            f"    start = time.perf_counter(); a = np.ones({nbytes // 8}); out.append(time.perf_counter() - start); del a\n"
+            "print(out[0], out[1])")
+    first, again = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    return float(first), float(again)
 
 
 def timed(fn: Callable[[], Any], repeats: int = REPEATS) -> tuple[float, Any]:
@@ -252,6 +269,10 @@ def bench_trialwise(work: Path, sizes: Sizes, url: str | None = None, size_of: C
         big_id = "big16x100k"
         spent = _ingest_experiment(store, big_id, BIG_SEEDS, sizes.big_points, runs)
         out["big_ingest_points_per_s"] = BIG_SEEDS * sizes.big_points / spent
+        start = time.perf_counter()
+        store.metrics_df(big_id)
+        out["big_curves_first_s"] = time.perf_counter() - start
+        store.metrics_df(big_id)  # a second warm-up: the allocator's heap grows to the frame's size once
         out["big_curves_s"], frame = timed(lambda: store.metrics_df(big_id))
         export_s, exported = timed(lambda: trialwise_export(store, work, big_id, work / "export.csv"))
         out["big_export_rows_per_s"] = exported / export_s
@@ -427,6 +448,7 @@ MEASURES = (
     ("big_ingest_points_per_s", "16 seeds x {big} points: ingest, points/s", "{:,.0f}", True),
     ("big_curves_s", "16 seeds x {big} points: curves to a DataFrame, s", "{:.3f}", False),
     ("big_export_rows_per_s", "16 seeds x {big} points: CSV export, rows/s", "{:,.0f}", True),
+    ("big_curves_first_s", "16 seeds x {big} points: curves, the process's first read, s", "{:.3f}", False),
 )
 """(key, label, format, higher is better) of each row."""
 
@@ -543,6 +565,11 @@ def main() -> None:
             notes.append("trialwise (PostgreSQL): the same store on a throw-away PostgreSQL "
                          f"{_postgres_version()} server on this machine (unix socket, fsync and synchronous_commit "
                          "off: tests/_postgres.py); size is the database's growth over the empty schema")
+    first, again = first_touch_s(FIRST_TOUCH_BYTES)
+    notes.append(f"the 16 seeds x 100k curves row is read after two warm-up reads; the process's first read is the "
+                 f"last row: it also pays the first touch of the frame's fresh memory, which on this VM is slow "
+                 f"(numpy.ones of {FIRST_TOUCH_BYTES // 10**6} MB in a fresh process: {first:.2f} s the first time, "
+                 f"{again:.3f} s the second)")
     notes.append(f"the 16 seeds x {opts.big_points:,} points experiment is added to the {max(opts.runs):,}-run "
                  "store after its other measures (trialwise only)")
     load_before = os.getloadavg()
