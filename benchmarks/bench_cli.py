@@ -62,6 +62,10 @@ print(json.dumps({"step": 1, "val_acc": 0.8 + effect + random.Random(seed).gauss
 """
 NOOP = 'print(\'{"val_acc": 0.5}\')\n'
 
+PER_RUN_SEEDS = 8
+"""Seeds of the no-op run whose time per run is measured: the command's start-up (imports, config,
+store) is paid once per command, each seed adds its worktree, claim, launch and record."""
+
 TARGETS = {
     "trialwise --help": "ahead already: keep",
     "trialwise ls (1,000 runs)": "<= 0.4 s",
@@ -69,6 +73,7 @@ TARGETS = {
     "trialwise compare": "<= 1 s",
     "compare --until-decided, to first seed": "<= 1 s",
     "trialwise run (no-op), over the bare script": "<= 0.3 s over",
+    f"run --seeds {PER_RUN_SEEDS} --jobs 1 (no-op), per run, over the bare script": "<= 0.3 s over",
 }
 
 
@@ -120,6 +125,12 @@ class Bench:
         self.cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         if proc.returncode not in (0, 1):
             raise RuntimeError(f"{' '.join(argv)} exited {proc.returncode}: {proc.stderr[-2000:]}")
+        return took
+
+    def per_run(self, argv: list[str], cwd: Path, runs: int) -> float:
+        """:meth:`time` of ``argv``, which runs ``runs`` seeds one after another, per run (wall and CPU)."""
+        took = self.time(argv, cwd) / runs
+        self.cpu /= runs
         return took
 
     def first_seed(self, argv: list[str], cwd: Path, stamp: Path, env: dict[str, str] | None = None) -> float:
@@ -219,6 +230,9 @@ def measure(opts: argparse.Namespace, work: Path) -> None:
         "bare no-op script": (lambda: bench.time([py, "noop.py"], noop), None),
         "trialwise run (no-op), over the bare script": (
             lambda: bench.time(tw("run", "--rerun"), noop), "bare no-op script"),
+        f"run --seeds {PER_RUN_SEEDS} --jobs 1 (no-op), per run, over the bare script": (
+            lambda: bench.per_run(tw("run", "--rerun", "--seeds", str(PER_RUN_SEEDS), "--jobs", "1"), noop,
+                                  PER_RUN_SEEDS), "bare no-op script"),
     }
     for fn, _ in rows.values():  # warm-up: bytecode, the design and fingerprint caches, the OS file cache
         fn()

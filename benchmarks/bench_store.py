@@ -133,12 +133,15 @@ def first_touch_s(nbytes: int) -> tuple[float, float]:
 
 def timed(fn: Callable[[], Any], repeats: int = REPEATS) -> tuple[float, Any]:
     """Median seconds of ``repeats`` calls of ``fn`` (after a warm-up call when that one is quick)
-    and the last call's result."""
+    and the last call's result. Each call's result is released before the next call, as a program
+    that reloads its data drops the old copy: a frame of 1.6M points kept alive while the next is
+    built makes each call allocate fresh memory, whose first touch this VM charges ~0.5 s a 100 MB."""
     start = time.perf_counter()
     result = fn()
     first = time.perf_counter() - start
     times = [] if first < WARM_UP_BELOW_S else [first]
     while len(times) < repeats:
+        result = None
         start = time.perf_counter()
         result = fn()
         times.append(time.perf_counter() - start)
@@ -273,6 +276,7 @@ def bench_trialwise(work: Path, sizes: Sizes, url: str | None = None, size_of: C
         store.metrics_df(big_id)
         out["big_curves_first_s"] = time.perf_counter() - start
         store.metrics_df(big_id)  # a second warm-up: the allocator's heap grows to the frame's size once
+        frame = None
         out["big_curves_s"], frame = timed(lambda: store.metrics_df(big_id))
         export_s, exported = timed(lambda: trialwise_export(store, work, big_id, work / "export.csv"))
         out["big_export_rows_per_s"] = exported / export_s
