@@ -33,3 +33,20 @@ def test_thirty_thousand_untracked_files_refused_briefly_and_allowed_dirty(tmp_p
     assert refused.stderr.count("untracked:") <= 20 and "and 29980 more" in refused.stderr
     res = repo.tw_json("run", "--allow-dirty")
     assert res["runs"][0]["status"] == "completed" and res["experiment"]["dirty"]
+
+
+def test_a_worktree_leaves_no_record_in_git_whether_removed_or_deleted_under_it(tmp_path):
+    import shutil
+
+    from trialwise.provenance import resolve_ref
+    from trialwise.provenance._git import Worktree
+
+    repo = make_repo(tmp_path / "r", 'command = "python train.py"\n', {"train.py": "print(1)\n"})
+    sha = resolve_ref(repo.path, "HEAD").sha
+    with Worktree(repo.path, sha) as wt:  # removed by `git worktree remove` alone
+        assert len(repo.git("worktree", "list").splitlines()) == 2
+    assert not wt.path.exists() and len(repo.git("worktree", "list").splitlines()) == 1
+    with Worktree(repo.path, sha) as wt:  # its directory deleted by someone else: the record is pruned
+        shutil.rmtree(wt.path)
+    assert len(repo.git("worktree", "list").splitlines()) == 1
+    assert not wt.owner_file.exists()

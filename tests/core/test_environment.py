@@ -49,6 +49,24 @@ def test_fingerprint_is_the_training_interpreters_not_trialwises(bare_venv: Path
     assert broken["fingerprint_note"].startswith("the training command's interpreter")
 
 
+def test_a_sibling_name_of_one_interpreter_is_one_environment(bare_venv: Path) -> None:
+    from trialwise.provenance._environment import _foreign_fingerprint, same_interpreter
+
+    names = [bare_venv / "bin" / n for n in ("python", "python3") if (bare_venv / "bin" / n).exists()]
+    assert len(names) == 2 and names[0].resolve() == names[1].resolve()
+    assert same_interpreter(str(names[0]), str(names[1]))  # one venv's python and python3
+    # another venv of the same base interpreter is another environment, though the file is the same
+    assert not same_interpreter(str(names[0]), sys.executable)
+    assert not same_interpreter(str(names[0]), str(bare_venv / "bin" / "no-python"))
+    siblings = [p for p in Path(sys.executable).parent.iterdir()
+                if p.name.startswith("python") and p != Path(sys.executable) and p.resolve() == Path(sys.executable).resolve()]
+    if not siblings:
+        pytest.skip(f"{sys.executable} has no other name in its directory")
+    before = _foreign_fingerprint.cache_info().misses
+    assert environment_fingerprint(str(siblings[0])) is environment_fingerprint()  # no subprocess to ask it
+    assert _foreign_fingerprint.cache_info().misses == before
+
+
 def test_runs_record_the_commands_environment(tmp_path: Path, bare_venv: Path) -> None:
     py = bare_venv / "bin" / "python"
     repo = make_repo(tmp_path / "repo", f'command = "{py} train.py"\n[metric]\nname = "val_acc"\n', {"train.py": TRAIN})

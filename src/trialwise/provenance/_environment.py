@@ -213,9 +213,19 @@ def environment_fingerprint(interpreter: str | None = None) -> dict[str, Any]:
     Another interpreter is fingerprinted by running this stdlib-only module in it; when that fails
     the fingerprint is this interpreter's, with ``fingerprint_note`` saying why.
     """
-    if interpreter is None or os.path.abspath(interpreter) == os.path.abspath(sys.executable):
+    if interpreter is None or same_interpreter(interpreter, sys.executable):
         return _own_fingerprint()
     return _foreign_fingerprint(os.path.abspath(interpreter))
+
+
+def same_interpreter(a: str, b: str) -> bool:
+    """Whether the executables ``a`` and ``b`` are one interpreter with one environment: the same
+    path, or names in the same directory for the same file (a virtual environment's ``python`` and
+    ``python3`` links: its ``pyvenv.cfg`` is found beside the name, so one directory is one
+    environment; https://docs.python.org/3/library/venv.html#how-venvs-work). The same file under
+    two directories may be two environments (two venvs of one base interpreter)."""
+    a, b = os.path.abspath(a), os.path.abspath(b)
+    return a == b or (os.path.dirname(a) == os.path.dirname(b) and os.path.realpath(a) == os.path.realpath(b))
 
 
 @lru_cache(maxsize=8)

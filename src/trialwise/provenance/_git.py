@@ -241,12 +241,15 @@ worktree left by a killed runner from one in use."""
 
 
 def remove_worktree(root: Path, path: Path) -> None:
-    """Remove a trialwise worktree, its owner file and git's record of it."""
-    git(root, "worktree", "remove", "--force", str(path), check=False)
+    """Remove a trialwise worktree, its owner file and git's record of it (``worktree remove``
+    deletes the record with the directory; ``prune`` only when it could not)."""
+    removed = _succeeds(root, "worktree", "remove", "--force", str(path))
     if path.exists():
+        removed = False
         shutil.rmtree(path, ignore_errors=True)
     path.with_name(path.name + OWNER_SUFFIX).unlink(missing_ok=True)
-    git(root, "worktree", "prune", check=False)
+    if not removed:
+        git(root, "worktree", "prune", check=False)
 
 
 def pid_alive(pid: int) -> bool:
