@@ -70,9 +70,13 @@ class Detected:
 
 
 def _entry(files: Mapping[str, str]) -> str | None:
+    """The training script: a file with a ``__main__`` guard (one of :data:`ENTRY_NAMES` first,
+    then the shallowest), else, as many training scripts run at top level without one, a file of
+    one of :data:`ENTRY_NAMES`."""
     mains = [p for p, text in files.items() if "__main__" in text]
+    candidates = mains or list(files)
     for name in ENTRY_NAMES:
-        for path in sorted(mains, key=lambda p: (p.count("/"), p)):
+        for path in sorted(candidates, key=lambda p: (p.count("/"), p)):
             if path.rsplit("/", 1)[-1] == name:
                 return path
     return sorted(mains, key=lambda p: (p.count("/"), p))[0] if mains else None
@@ -114,8 +118,8 @@ def detect_project(files: Mapping[str, str]) -> Detected:
     project's Python files."""
     entry = _entry(files)
     if entry is None:
-        return Detected("python train.py", notes=["no script with `if __name__ == \"__main__\"` found: "
-                                                  "set `command` to your training command"])
+        return Detected("python train.py", notes=[f"no script with `if __name__ == \"__main__\"` and none named "
+                                                  f"{', '.join(ENTRY_NAMES)} found: set `command` to your training command"])
     text = files[entry]
     notes: list[str] = []
     for fw in FRAMEWORKS:
