@@ -142,3 +142,15 @@ def test_identical_output_fallback_only_when_nothing_varies():
     banner = "starting training with the default configuration\n"
     assert not same_seeds({0: {}, 1: {}}, {0: banner, 1: banner}, "val_acc", {0: 0.91, 1: 0.93}).found
     assert not same_seeds({0: {}, 1: {}}, {0: "done\n", 1: "done\n"}, "val_acc").found
+
+
+def test_text_names_around_a_number_name_the_measurement():
+    from trialwise.runner._text import text_pairs
+
+    assert text_pairs("Accuracy of the network on the 10000 test images: 54 %") == {"test_accuracy": 54.0}
+    assert text_pairs("Epoch 3 loss: 0.25") == {"loss": 0.25}
+    assert text_pairs("top 1 accuracy: 0.7, top 5 accuracy: 0.9") == {"top1_accuracy": 0.7, "top5_accuracy": 0.9}
+    assert text_pairs("Epoch [1/10], Step [100/600], Loss: 0.2345") == {"loss": 0.2345}
+    assert text_pairs("Test set: Average loss: 0.0479, Accuracy: 9845/10000 (98%)") == {
+        "test_average_loss": 0.0479, "test_accuracy": 0.9845}
+    assert text_pairs("layer 3 units: 64") == {"units": 64.0}  # no measurement before the number: as before

@@ -16,7 +16,7 @@ import re
 from trialwise.runner._ingest import Point
 
 PAIR_RE = re.compile(
-    r"(?P<name>[A-Za-z][A-Za-z0-9_ ./-]{0,40}?)\s*[:=]\s*"
+    r"(?P<name>[A-Za-z][A-Za-z0-9_ ./-]{0,60}?)\s*[:=]\s*"
     r"(?P<num>[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?)(?:\s*/\s*(?P<den>\d+(?:\.\d+)?))?(?![\w.])"
 )
 """``name: 0.123``, ``name = 1e-3``, ``Accuracy: 9845/10000``."""
@@ -37,11 +37,34 @@ MAX_TEXT_LINE_CHARS = 500
 MAX_PAIRS_PER_LINE = 8
 
 
+METRIC_WORDS = ("loss", "acc", "accuracy", "error", "err", "f1", "auc", "precision", "recall", "perplexity",
+                "ppl", "bleu", "rouge", "iou", "map", "mse", "mae", "rmse", "score", "nll", "kl")
+"""Words that name a measurement, to tell it from the words around a number in a phrase."""
+
+SPLIT_WORDS = ("train", "training", "val", "valid", "validation", "dev", "test", "eval", "evaluation")
+"""Words that name the data a measurement is on."""
+
+
+def _words_around_a_number(words: list[str]) -> list[str]:
+    """The name in a phrase with a count or an index in it: ``epoch 3 loss`` is the loss (at epoch
+    3), ``top 5 accuracy`` is ``top5_accuracy``, and the PyTorch tutorial's ``Accuracy of the network
+    on the 10000 test images`` is ``test_accuracy`` (the measurement before the number, its data after)."""
+    numbers = [i for i, w in enumerate(words) if w.isdigit()]
+    last = numbers[-1]
+    if last > 0 and words[last - 1] == "top":
+        return words[: last - 1] + ["top" + words[last]] + words[last + 1:]
+    after = words[last + 1:]
+    before = words[: numbers[0]]
+    if any(w in METRIC_WORDS for w in after) or not any(w in METRIC_WORDS for w in before):
+        return after
+    split = [w for w in words if w in SPLIT_WORDS][:1]
+    return split + [w for w in before if w in METRIC_WORDS]
+
+
 def _key(label: str, name: str) -> str:
     words = re.sub(r"[^a-z0-9]+", " ", name.lower()).split()
-    numbers = [i for i, w in enumerate(words) if w.isdigit()]
-    if numbers:  # "epoch 3 loss" names the loss, at epoch 3
-        words = words[numbers[-1] + 1:]
+    if any(w.isdigit() for w in words):
+        words = _words_around_a_number(words)
     key = "_".join(words)
     if label:
         lw = re.sub(r"[^a-z0-9]+", " ", label.lower()).split()
