@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from tests.robust._store_helpers import store_with_experiment
 from trialwise.store import _points
@@ -113,6 +113,10 @@ def test_a_series_longer_than_a_chunk_is_split_and_read_back_whole(store_url: st
     with store._read() as conn:
         assert conn.execute(select(func.count()).select_from(S.metric_chunks)).scalar_one() == 5 + 2
     assert store.compact_metrics(rid) == 7 - 6  # 40 points: ceil(40 / 7) chunks once merged
+    statements: list[str] = []
+    event.listen(store.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    assert store.compact_metrics(rid) == 0  # compact already: its points' bytes are not even read
+    assert statements and not any("steps" in sql for sql in statements)
     steps, values = store.series(rid)["loss"]
     assert steps == list(range(40)) and values[:2] == [1.0, 0.5] and values[30:] == [0.0] * 10
     assert [p[4] for p in store.metrics([rid])] == [None] * 30 + [5.0] * 10

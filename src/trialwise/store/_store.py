@@ -45,6 +45,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from trialwise._exceptions import StoreError, UsageError
+from trialwise.store import _points
 from trialwise.store import _schema as S
 from trialwise.store._points import Chunk, Point, Series, merge_chunks, pack, unpack
 from trialwise.store._records import TERMINAL_STATUSES, Experiment, Run, loads
@@ -503,9 +504,19 @@ class Store:
 
         One transaction holding the run's row lock; every point is kept, each series (key and
         source) in its order (points of one key and step from two sources may swap places)."""
+        from sqlalchemy import func
+
         m = S.metric_chunks.c
         with self._tx() as conn:
             conn.execute(select(S.runs.c.id).where(S.runs.c.id == run_id).with_for_update())
+            # the bytes are read only when some series has more chunks than its points need (this
+            # runs at every run's end)
+            per_chunk = _points.MAX_CHUNK_POINTS
+            several = conn.execute(select(m.key).where(m.run_id == run_id).group_by(m.key, m.source)
+                                   .having(func.count() > (func.sum(m.n) + per_chunk - 1) // per_chunk)
+                                   .limit(1)).first()
+            if several is None:
+                return 0
             rows = conn.execute(select(m.id, m.key, m.source, m.n, m.steps, m.vals, m.times)
                                 .where(m.run_id == run_id).order_by(m.id)).all()
             merged = merge_chunks([(r.key, r.source or "", r.n, r.steps, r.vals, r.times) for r in rows])
