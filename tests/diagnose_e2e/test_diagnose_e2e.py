@@ -213,3 +213,15 @@ def test_series_mapping_from_config(tmp_path):
     assert d["findings"][0]["code"] == "loss-divergence"
     assert "non-finite" in d["findings"][0]["evidence"][1]
     shutil.rmtree(tmp_path / "plain" / ".trialwise", ignore_errors=True)
+
+
+def test_the_number_of_classes_given_on_the_command_line_sets_the_chance_level(lab):
+    """The notes tell the user to pass --num-classes when nothing states C: diagnose takes it."""
+    import json
+
+    repo, exps = lab
+    default = json.dumps(_diagnose(repo, exps["lr_low"]))
+    given = json.dumps(repo.tw_json("diagnose", exps["lr_low"], "--num-classes", "9")["diagnosis"])
+    assert "chance is 0.100" in default and "chance is 0.111" in given
+    refused = repo.tw("diagnose", exps["lr_low"], "--num-classes", "1", check=False)
+    assert refused.returncode == 2 and "num-classes" in refused.stdout + refused.stderr

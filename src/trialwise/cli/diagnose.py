@@ -55,9 +55,15 @@ def render_diagnosis(sd: Any) -> None:
         console.print(f"[dim]note: {esc(note)}[/]", highlight=False)
 
 
+NumClassesOpt = typer.Option(None, "--num-classes", min=2,
+                             help="Number of classes, for chance level 1/C and ln C (default: n_classes from "
+                                  "tw.config, the run's data files or the loss at step 0).")
+
+
 def diagnose_cmd(
     target: str = typer.Argument(..., help="Run id, or experiment (id, name, tag, git ref): every seed."),
     chance: float = typer.Option(None, help="Chance accuracy (default 1 / n_classes from tw.config)."),
+    num_classes: int = NumClassesOpt,
     report: Path = ReportOpt,
     ignore: list[str] = typer.Option([], "--ignore", help="Leave out series whose names start with this "
                                      "(repeatable; 'probe/': what the script's own series alone say)."),
@@ -67,7 +73,8 @@ def diagnose_cmd(
     from trialwise.diagnose import diagnose_stored
 
     ctx = context()
-    sd = diagnose_stored(ctx.store, ctx.root, target, ctx.config, chance=chance, ignore=tuple(ignore))
+    sd = diagnose_stored(ctx.store, ctx.root, target, ctx.config, chance=chance, ignore=tuple(ignore),
+                         n_classes=num_classes)
     if as_json:
         written = write_for(ctx, report, [ctx.store.experiment(sd.experiment_id)], True, diagnoses=[sd], decisions=[])
         print_json(with_report(sd, written))
@@ -86,6 +93,7 @@ def doctor_cmd(
     findings: int = typer.Option(2, help="Root findings whose causes are tested."),
     causes: int = typer.Option(2, help="Causes tested per finding."),
     chance: float = typer.Option(None, help="Chance accuracy (default 1 / n_classes)."),
+    num_classes: int = NumClassesOpt,
     alpha: float = typer.Option(0.05, help="Significance level of each comparison."),
     jobs: int = typer.Option(None, help="Parallel runs."),
     as_json: bool = JsonOpt,
@@ -96,7 +104,7 @@ def doctor_cmd(
     ctx = context()
     report = run_confirmations(ctx.store, ctx.root, target, ctx.config, launch=launcher(ctx, jobs, as_json),
                                seeds=seeds, profile=profile, findings=findings, causes=causes, confirm=confirm,
-                               chance=chance, alpha=alpha)
+                               chance=chance, alpha=alpha, n_classes=num_classes)
     if as_json:
         print_json(report)
         return

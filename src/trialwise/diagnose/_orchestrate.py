@@ -180,12 +180,13 @@ def _select(store: Any, root: Path, token: str) -> tuple[Any, list[Any], bool]:
 
 
 def diagnose_stored(store: Any, root: Path, token: str, config: Any, *, chance: float | None = None,
-                    catalog: Catalog | None = None, ignore: Sequence[str] = ()) -> StoredDiagnosis:
+                    catalog: Catalog | None = None, ignore: Sequence[str] = (),
+                    n_classes: int | None = None) -> StoredDiagnosis:
     """Diagnose the stored series of run ``token`` or of every seed of experiment ``token``.
 
     Roles are recognised from the series names; ``[diagnose.series]`` maps them explicitly.  The
     goal is ``metric.goal`` on ``metric.name``; the number of classes comes from each run's
-    ``tw.config`` (``n_classes``) unless ``chance`` is given.  Series whose names start with one of
+    ``tw.config`` (``n_classes``) unless ``n_classes`` or ``chance`` is given.  Series whose names start with one of
     ``ignore`` (``"probe/"``: what the script's own series alone say) are left out.
     """
     exp, runs, single = _select(store, root, token)
@@ -194,7 +195,7 @@ def diagnose_stored(store: Any, root: Path, token: str, config: Any, *, chance: 
         raise DataError(f"{exp.name}: none of its {len(runs)} run(s) logged a metric series; trialwise reads JSON "
                         f"lines on stdout, tw.log and TensorBoard files (see `trialwise show {exp.id}`)")
     metric = config.metric.name
-    d = diagnose(series, chance=chance, goal=config.metric.goal, metric=metric if config.metric.goal is not None else None,
+    d = diagnose(series, n_classes=n_classes, chance=chance, goal=config.metric.goal, metric=metric if config.metric.goal is not None else None,
                  directions={metric: config.metric.direction}, mapping=_series_mapping(config), catalog=catalog)
     return StoredDiagnosis(token, exp.id, exp.name, tuple(r.id for r in runs), tuple(r.seed for r in runs), d,
                            chance, config.metric.goal, metric, single)
@@ -361,7 +362,7 @@ def _judge(decision: Any, gone: tuple[int, int] | None, code: str, h: Hypothesis
 def run_confirmations(store: Any, root: Path, token: str, config: Any, *, launch: Launch, seeds: int | None = None,
                       profile: str | None = None, findings: int = DEFAULT_FINDINGS, causes: int = DEFAULT_CAUSES,
                       confirm: bool = True, chance: float | None = None, alpha: float = 0.05,
-                      catalog: Catalog | None = None) -> DoctorReport:
+                      catalog: Catalog | None = None, n_classes: int | None = None) -> DoctorReport:
     """Diagnose ``token``, plan the confirmatory experiments and (``confirm``) run and judge them.
 
     The original configuration is re-run (or reused) with the same ``profile`` and seeds so both arms
@@ -373,7 +374,7 @@ def run_confirmations(store: Any, root: Path, token: str, config: Any, *, launch
     from trialwise.decide import MIN_SEEDS_FOR_VERDICT, decide
     from trialwise.runner import spec_for_experiment
 
-    diagnosed = diagnose_stored(store, root, token, config, chance=chance, catalog=catalog)
+    diagnosed = diagnose_stored(store, root, token, config, chance=chance, catalog=catalog, n_classes=n_classes)
     exp, runs, _single = _select(store, root, token)
     configs = [store.params(r.id) for r in runs]
     plan = plan_confirmations(diagnosed, exp, configs, config, findings=findings, causes=causes, catalog=catalog)
@@ -404,7 +405,7 @@ def run_confirmations(store: Any, root: Path, token: str, config: Any, *, launch
         cand = res.experiment
         decision = decide(store, root, base, cand, metric=config.metric.name, direction=config.metric.direction,
                           alpha=alpha, max_age_days=config.baseline.max_age_days)
-        gone = _symptom(store, root, cand.id, config, h.code, chance)
+        gone = _symptom(store, root, cand.id, config, h.code, chance, n_classes)
         verdict, sentence = _judge(decision, gone, h.code, h)
         results.append(Confirmation(h, cand.id, cand.name, verdict, sentence, decision, gone))
     confirmed = [c for c in results if c.confirmed]
@@ -417,10 +418,11 @@ def run_confirmations(store: Any, root: Path, token: str, config: Any, *, launch
     return DoctorReport(diagnosed, plan, base.id, base.name, tuple(results), summary, tuple(notes))
 
 
-def _symptom(store: Any, root: Path, exp_id: str, config: Any, code: str, chance: float | None) -> tuple[int, int] | None:
+def _symptom(store: Any, root: Path, exp_id: str, config: Any, code: str, chance: float | None,
+             n_classes: int | None) -> tuple[int, int] | None:
     """``(seeds still showing code, seeds)`` in the confirmatory experiment (``None`` when it cannot tell)."""
     try:
-        d = diagnose_stored(store, root, exp_id, config, chance=chance).diagnosis
+        d = diagnose_stored(store, root, exp_id, config, chance=chance, n_classes=n_classes).diagnosis
     except (DataError, UsageError):
         return None
     f = d.get(code)
