@@ -14,7 +14,9 @@ its module on first use.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from trialwise._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from trialwise.checks._labels import class_balance, label_shuffle_test
@@ -54,19 +56,4 @@ _HOMES = {
 ``trialwise.checks._seeds`` on every run, which must not load numpy (``_labels``) or torch
 (``_training``) through this package."""
 
-_HOME = {name: module for module, names in _HOMES.items() for name in names}
-
-
-def __getattr__(name: str) -> Any:
-    module = _HOME.get(name)
-    if module is None:
-        raise AttributeError(f"module 'trialwise.checks' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(f"trialwise.checks.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _HOMES, globals())

@@ -15,8 +15,9 @@ Examples
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from trialwise._lazy import lazy_exports
 from trialwise.probes._activations import (
     ACTIVATIONS,
     SIGMOID_SATURATION,
@@ -32,16 +33,5 @@ __all__ = [
     "Watcher", "watch",
 ]
 
-_LAZY = frozenset({"DEFAULT_EVERY", "NonfiniteEvent", "Watcher", "watch"})
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        from trialwise.probes import _watch
-
-        return getattr(_watch, name)
-    raise AttributeError(f"module 'trialwise.probes' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, {"_watch": ("DEFAULT_EVERY", "NonfiniteEvent", "Watcher", "watch")},
+                                     globals())

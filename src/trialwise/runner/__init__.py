@@ -7,7 +7,9 @@ Each name loads its sub-module on first use (PEP 562): ``trialwise ls`` needs on
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from trialwise._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from trialwise.runner._backend import Backend, Observer, Task, TaskResult
@@ -40,19 +42,4 @@ _HOMES = {
 }
 """The sub-module of each public name, imported on first use."""
 
-_HOME = {name: module for module, names in _HOMES.items() for name in names}
-
-
-def __getattr__(name: str) -> Any:
-    module = _HOME.get(name)
-    if module is None:
-        raise AttributeError(f"module 'trialwise.runner' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(f"trialwise.runner.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _HOMES, globals())
