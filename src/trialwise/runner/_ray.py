@@ -63,8 +63,12 @@ def _execute(argv: list[str], cwd: str, env: dict[str, str], run_dir: str, timeo
         except OSError as exc:
             return {"status": "failed", "exit_code": None, "started": started, "ended": time.time(),
                     "error": f"could not start {argv[0]!r}: {exc.strerror or exc}"}
-        (rd / STARTED_FILE).write_text(json.dumps({"pid": proc.pid, "worker_pid": os.getpid(), "host": socket.gethostname(),
-                                                   "node": ray.get_runtime_context().get_node_id()}))
+        # atomically (a temporary file renamed over it): the driver polls for the marker and reads it
+        marker = rd / STARTED_FILE
+        partial = marker.with_name(f".{STARTED_FILE}.{os.getpid()}.tmp")
+        partial.write_text(json.dumps({"pid": proc.pid, "worker_pid": os.getpid(), "host": socket.gethostname(),
+                                       "node": ray.get_runtime_context().get_node_id()}))
+        os.replace(partial, marker)
         try:
             code = proc.wait(timeout)
         except subprocess.TimeoutExpired:
