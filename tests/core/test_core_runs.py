@@ -205,9 +205,9 @@ def test_kill_minus_9_crashes_one_seed_keeps_points_others_complete(repo: Repo) 
     assert crashed.step.tolist() == [0, 1, 2]
 
 
-def _descendants(pid: int) -> list[int]:
+def _descendants(pid: int, marker: str = "sleeper-marker") -> list[int]:
     out = subprocess.run(["ps", "-eww", "-o", "pid=,args="], capture_output=True, text=True).stdout
-    return [int(line.split()[0]) for line in out.splitlines() if "sleeper-marker" in line]
+    return [int(line.split()[0]) for line in out.splitlines() if marker in line]
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
@@ -220,22 +220,34 @@ def test_ctrl_c_stops_every_child_and_marks_runs_killed(repo: Repo, sig: signal.
         tw.init()
         tw.log({"train_loss": 1.0}, step=0)
         # a grandchild too, as data loaders have
-        subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "sleeper-marker"])
+        subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "sleeper-marker", "MARK"])
         time.sleep(120)  # sleeper-marker
-    """)
+    """.replace("MARK", sig.name))
     repo.commit("long")
+    mine = f"sleeper-marker {sig.name}"  # this case's grandchildren only, never another case's
     proc = subprocess.Popen([PY, "-m", "trialwise", "run", "--seeds", "2", "--jobs", "2", "--json"], cwd=repo.path,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 60
-    while time.time() < deadline and len(_descendants(proc.pid)) < 2:
-        time.sleep(0.2)
-    assert len(_descendants(proc.pid)) >= 2, "children never started"
-    time.sleep(1.0)
-    proc.send_signal(sig)
-    stdout, stderr = proc.communicate(timeout=60)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and len(_descendants(proc.pid, mine)) < 2:
+            time.sleep(0.2)
+        assert len(_descendants(proc.pid, mine)) >= 2, "children never started"
+        time.sleep(1.0)
+        proc.send_signal(sig)
+        try:
+            stdout, stderr = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            _out, err = proc.communicate()
+            pytest.fail(f"trialwise run did not stop within 60 s of {sig.name}; its stderr:\n{err[-4000:]}")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        for pid in _descendants(proc.pid, mine) if proc.returncode != 130 else []:
+            os.kill(pid, signal.SIGKILL)
     assert proc.returncode == 130, stderr
     time.sleep(0.5)
-    assert _descendants(proc.pid) == [], "child processes survived Ctrl-C"
+    assert _descendants(proc.pid, mine) == [], "child processes survived Ctrl-C"
     assert list((repo.path / ".trialwise" / "worktrees").iterdir()) == []
     assert len(repo.git("worktree", "list").splitlines()) == 1
     runs = json.loads(stdout)["runs"]
